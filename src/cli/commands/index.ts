@@ -1,0 +1,5 @@
+/** Every subcommand, in the order `condaops --help` lists them. Adding a command is adding a file and a line here. */
+import type { CommandModule } from "../command.ts";
+import { validateCommand } from "./validate.ts";
+
+export const commands: CommandModule[] = [validateCommand];
