@@ -3,6 +3,8 @@
  * policy violations and approval notes are all findings, so the CLI, `--json` and the GitHub
  * Action's annotations share one shape.
  */
+import type { YamlPath, YamlSource } from "./yaml-source.ts";
+
 export type Severity = "error" | "warning" | "notice";
 
 export interface Finding {
@@ -24,4 +26,10 @@ export function formatFinding(f: Finding): string {
 
 export function hasErrors(findings: readonly Finding[]): boolean {
   return findings.some((f) => f.severity === "error");
+}
+
+/** A finding at a place of a parsed YAML file (a key with `which: "key"`). */
+export function findingAt(source: YamlSource, path: YamlPath, rule: string, message: string, severity: Finding["severity"] = "error", which: "key" | "value" = "value"): Finding {
+  const pos = source.locate(path, which);
+  return { file: source.file, line: pos.line, column: pos.column, rule, message, severity };
 }
