@@ -10,4 +10,6 @@ export interface FileTree {
   list(): Promise<string[]>;
   /** The file's bytes, or undefined when the tree has no such file. */
   read(path: string): Promise<Buffer | undefined>;
+  /** The file's size in bytes without reading it (so a 5 GB "spec" is refused cheaply). */
+  size(path: string): Promise<number | undefined>;
 }

@@ -77,6 +77,11 @@ export async function openRepository(dir: string): Promise<GitRepository> {
       return {
         label: `${ref} (${sha.slice(0, 12)})`,
         list,
+        async size(path) {
+          await list();
+          if (!files?.has(path)) return undefined;
+          return Number((await g.raw(["cat-file", "-s", `${sha}:${path}`])).trim());
+        },
         async read(path) {
           await list();
           if (!files?.has(path)) return undefined;

@@ -1,4 +1,4 @@
-/** The working tree on disk as a FileTree (files git would ignore are still listed; hidden folders are not). */
+/** The working tree on disk as a FileTree (files git would ignore are still listed; hidden folders at the root are not). */
 import { readFile, readdir, lstat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import type { FileTree } from "./file-tree.ts";
@@ -14,7 +14,9 @@ export function worktree(root: string): FileTree {
         // Specs live one level below the root; two levels are enough to also see misplaced files.
         if (depth > 2) return;
         for (const entry of await readdir(dir, { withFileTypes: true })) {
-          if (entry.name.startsWith(".") || SKIP_DIRS.has(entry.name)) continue;
+          // Hidden entries at the root are tool folders (.git, .github); deeper ones are listed
+          // so that a hidden spec is reported rather than silently skipped.
+          if ((depth === 0 && entry.name.startsWith(".")) || entry.name === ".git" || SKIP_DIRS.has(entry.name)) continue;
           const path = join(dir, entry.name);
           if (entry.isDirectory()) await walk(path, depth + 1);
           else if (entry.isFile()) out.push(relative(root, path).split(sep).join("/"));
@@ -22,6 +24,15 @@ export function worktree(root: string): FileTree {
       };
       await walk(root, 0);
       return out.sort();
+    },
+    async size(path) {
+      try {
+        const st = await lstat(join(root, path));
+        return st.isFile() ? st.size : undefined;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw e;
+      }
     },
     async read(path) {
       const full = join(root, path);

@@ -2,8 +2,11 @@
  * Domain types of the spec core. These are what the rest of condaops (builder, action, service)
  * consume: parsed, validated values, never raw YAML.
  */
+import type { MatchSpec } from "./match-spec.ts";
+import type { PipEntry } from "./pip-requirement.ts";
+import type { YamlPath } from "./yaml-source.ts";
 
-/** A conda platform name (`linux-64`, `osx-arm64`, `win-64`, `noarch`, ...). Validated by rattler. */
+/** A conda platform name (`linux-64`, `osx-arm64`, `win-64`, ...). Validated by the schema. */
 export type Platform = string;
 
 /** `namespace/name`: the folder and the file's base name, both validated identifiers. */
@@ -12,21 +15,29 @@ export interface EnvironmentRef {
   name: string;
 }
 
-/** The `pip:` block of a spec: PEP 508 requirements and pip options, in the order written. */
-export interface PipSection {
-  requirements: string[];
-  /** `--index-url URL`, `--extra-index-url URL`, `--trusted-host HOST`, each as one string. */
-  options: string[];
+/** One conda dependency as written, parsed, and where it stands in the file. */
+export interface CondaDependency {
+  text: string;
+  spec: MatchSpec;
+  path: YamlPath;
 }
 
-/** A spec file as written by a user (`<namespace>/<name>.yaml`), after schema validation. */
+/** One entry of the `pip:` list as written, parsed, and where it stands. */
+export interface PipDependency {
+  text: string;
+  entry: PipEntry;
+  path: YamlPath;
+}
+
+/** A spec file as written by a user (`<namespace>/<name>.yaml`), after schema validation and parsing. */
 export interface EnvironmentSpec {
   name?: string;
   description?: string;
   channels: string[];
   /** Conda match specs, in the order written. */
-  dependencies: string[];
-  pip?: PipSection;
+  dependencies: CondaDependency[];
+  /** The `pip:` list in the order written; undefined when the spec has none. */
+  pip?: PipDependency[];
   variables: Record<string, string>;
   platforms?: Platform[];
 }
@@ -38,29 +49,115 @@ export interface SpecFile extends EnvironmentRef {
   spec: EnvironmentSpec;
 }
 
+/** The `pip:` section of an effective spec: canonical requirement texts and options. */
+export interface PipSection {
+  requirements: string[];
+  /** `--index-url URL`, `--extra-index-url URL`, `--trusted-host HOST`, in the order written. */
+  options: string[];
+}
+
 /**
- * The spec after policy is applied: what is solved, built and hashed. Its canonical JSON's
- * sha256 is the spec hash (see spec-hash.ts for the canonical form).
+ * The spec after policy is applied: what is solved, built and hashed. Its spec hash is defined in
+ * spec-hash.ts.
  */
 export interface EffectiveSpec extends EnvironmentRef {
   description?: string;
-  /**
-   * Channels in priority order, canonical: a channel under the policy's alias is its bare name
-   * (`conda-forge`), any other is its URL without a trailing slash.
-   */
+  /** Channels in priority order, as full URLs (bare names expanded with the alias, no trailing slash). */
   channels: string[];
-  /** Policy's channel alias the bare names expand with (`https://conda.anaconda.org`). */
+  /** The policy's channel alias, kept so channels can be shown by their short names. */
   channelAlias: string;
-  /** Conda match specs to install: the user's, policy defaults/included, pins merged in. */
+  /** Canonical conda match specs to install: the user's, policy defaults/included, pins merged in. */
   dependencies: string[];
   /**
-   * Constraints that do not request a package but limit its versions when something pulls it in
-   * (policy pins on names the spec does not list). Enforced at solve time.
+   * Version constraints that request nothing but limit a package when something pulls it in
+   * (policy pins on names the spec does not list): `name version`. Enforced at solve time.
    */
   constraints: string[];
   /** Match specs no solve may select (policy `blocked`), enforced at solve time. */
   blocked: string[];
   pip: PipSection;
   variables: Record<string, string>;
+  /** Target platforms, sorted. */
   platforms: Platform[];
+}
+
+/* ---------------------------------------------------------------- policy */
+
+export interface BlockedPackage {
+  /** The entry as written: a bare name or a match spec. */
+  text: string;
+  spec: MatchSpec;
+  reason?: string;
+}
+
+export interface BlockedPip {
+  text: string;
+  name: string;
+  /** PEP 440 specifier; "" blocks every version. */
+  specifier: string;
+  reason?: string;
+}
+
+/** conda package rules of one policy level (conda-store's conda_*_packages, plus pins and blocks). */
+export interface PackageRules {
+  default: string[];
+  required: string[];
+  included: string[];
+  /** name -> conda version spec */
+  pinned: Record<string, string>;
+  blocked: BlockedPackage[];
+}
+
+/** pip rules of one policy level (conda-store's pypi_*_packages, plus blocks). */
+export interface PipRules {
+  default: string[];
+  required: string[];
+  included: string[];
+  blocked: BlockedPip[];
+}
+
+export type ArtifactKind = "lock" | "explicit" | "yaml" | "pack" | "oci" | "sbom" | "log";
+
+export interface BuildSettings {
+  artifacts: ArtifactKind[];
+  asOf: "commit" | "none";
+  retention: { keepLast?: number; keepOnDelete: ArtifactKind[] };
+}
+
+/** Everything a spec is judged by, for one namespace: global policy with the namespace's overrides. */
+export interface PolicyLevel {
+  channels: { default: string[]; allowed: string[] };
+  platforms: Platform[];
+  packages: PackageRules;
+  pip: PipRules;
+  build: BuildSettings;
+}
+
+export type ApprovalEvent = "any-change" | "new-environment" | "removed-environment" | "new-package" | "new-channel";
+
+export interface ApprovalRule {
+  when: ApprovalEvent;
+  require: "owners" | "admins";
+  count: number;
+}
+
+export interface NamespacePolicy {
+  owners: string[];
+  description?: string;
+  /** Only the parts the namespace sets; each replaces the global value whole. */
+  overrides: Partial<{
+    channels: Partial<PolicyLevel["channels"]>;
+    platforms: Platform[];
+    packages: Partial<PackageRules>;
+    pip: Partial<PipRules>;
+    build: Partial<BuildSettings>;
+  }>;
+}
+
+export interface Policy {
+  channelAlias: string;
+  admins: string[];
+  approval: ApprovalRule[];
+  global: PolicyLevel;
+  namespaces: Record<string, NamespacePolicy>;
 }
