@@ -10,6 +10,7 @@ import { InputError, UsageError } from "../errors.ts";
 import { parseYaml } from "../spec/yaml-source.ts";
 import { checkSchema } from "../spec/schema-check.ts";
 import { formatFinding } from "../spec/finding.ts";
+import type { RawConfig } from "../schema-types/config.ts";
 import configSchema from "../../schemas/config.schema.json" with { type: "json" };
 import { applyEnvOverrides } from "./env-overrides.ts";
 import { DEFAULT_VIRTUAL_PACKAGES } from "./types.ts";
@@ -23,28 +24,6 @@ export interface LoadConfigOptions {
   cwd?: string;
   /** Called with warnings (unknown CONDAOPS_* variables). */
   warn?: (message: string) => void;
-}
-
-interface RawCredential {
-  prefix: string;
-  token?: string;
-  token_env?: string;
-  token_file?: string;
-  username?: string;
-  password?: string;
-  password_env?: string;
-  password_file?: string;
-  bearer?: boolean;
-}
-
-interface RawConfig {
-  state?: string;
-  cache_dir?: string;
-  channel_alias?: string;
-  channels?: { credentials?: RawCredential[] };
-  solve?: { virtual_packages?: Partial<Config["virtualPackages"]> };
-  database?: { url?: string };
-  install?: { installer?: "condaops" | "micromamba"; concurrency?: number; link_scripts?: boolean };
 }
 
 async function readSecret(kind: string, direct: string | undefined, envName: string | undefined, file: string | undefined, env: NodeJS.ProcessEnv, cwd: string): Promise<string | undefined> {
@@ -98,6 +77,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   if (envFindings[0]) {
     throw new InputError("config.invalid", `CONDAOPS_* variables give an invalid configuration: ${envFindings.map((f) => f.message).join("; ")}`);
   }
+  // Checked against the schema just above.
   const c = value as RawConfig;
 
   const state = resolve(cwd, c.state ?? ".condaops");

@@ -3,6 +3,7 @@
  * and pip entry through its real parser, so the rest of condaops gets typed values and the user
  * gets every problem of the file at once, each at its line and column.
  */
+import type { RawEnvironmentSpec } from "../schema-types/environment.ts";
 import environmentSchema from "../../schemas/environment.schema.json" with { type: "json" };
 import { findingAt } from "./finding.ts";
 import type { Finding } from "./finding.ts";
@@ -18,19 +19,11 @@ export interface SpecResult {
   findings: Finding[];
 }
 
-interface RawSpec {
-  name?: string;
-  description?: string;
-  channels?: string[];
-  dependencies: (string | { pip: string[] })[];
-  variables?: Record<string, string>;
-  platforms?: string[];
-}
-
 export function readEnvironmentSpec(source: YamlSource, ref: EnvironmentRef): SpecResult {
   const schemaFindings = checkSchema(source, environmentSchema);
   if (schemaFindings.length > 0) return { findings: schemaFindings };
-  const raw = source.value as RawSpec;
+  // The schema check above makes this cast true.
+  const raw = source.value as RawEnvironmentSpec;
   const findings: Finding[] = [];
 
   if (raw.name !== undefined && raw.name !== ref.name) {

@@ -4,6 +4,7 @@
  * the specs, so a typo in the policy is reported at its line instead of silently matching nothing.
  */
 import { VersionSpec } from "@conda-org/rattler";
+import type { Build, Channels, Packages, Pip, RawPolicy } from "../schema-types/policy.ts";
 import policySchema from "../../schemas/policy.schema.json" with { type: "json" };
 import { findingAt } from "./finding.ts";
 import type { Finding } from "./finding.ts";
@@ -11,7 +12,7 @@ import { DEFAULT_CHANNEL_ALIAS } from "./channel.ts";
 import { parseMatchSpec } from "./match-spec.ts";
 import { parsePipEntry } from "./pip-requirement.ts";
 import { checkSchema } from "./schema-check.ts";
-import type { ApprovalRule, ArtifactKind, BlockedPackage, BlockedPip, BuildSettings, NamespacePolicy, PackageRules, PipRules, Policy, PolicyLevel } from "./types.ts";
+import type { ArtifactKind, BlockedPackage, BlockedPip, BuildSettings, NamespacePolicy, PackageRules, PipRules, Policy, PolicyLevel } from "./types.ts";
 import type { YamlPath, YamlSource } from "./yaml-source.ts";
 
 export const ALL_ARTIFACTS: ArtifactKind[] = ["lock", "explicit", "yaml", "pack", "oci", "sbom", "log"];
@@ -31,39 +32,8 @@ export const DEFAULT_POLICY: Policy = {
   namespaces: {},
 };
 
-type RawBlocked = string | { name: string; reason?: string };
-interface RawPackages {
-  default?: string[];
-  required?: string[];
-  included?: string[];
-  pinned?: Record<string, string>;
-  blocked?: RawBlocked[];
-}
-interface RawPip {
-  default?: string[];
-  required?: string[];
-  included?: string[];
-  blocked?: RawBlocked[];
-}
-interface RawBuild {
-  artifacts?: ArtifactKind[];
-  as_of?: "commit" | "none";
-  retention?: { keep_last?: number; keep_on_delete?: ArtifactKind[] };
-}
-interface RawLevel {
-  channels?: { default?: string[]; allowed?: string[] };
-  platforms?: string[];
-  packages?: RawPackages;
-  pip?: RawPip;
-  build?: RawBuild;
-}
-interface RawPolicy extends RawLevel {
-  version?: 1;
-  channels?: { alias?: string; default?: string[]; allowed?: string[] };
-  admins?: string[];
-  namespaces?: Record<string, RawLevel & { owners?: string[]; description?: string }>;
-  approval?: { rules?: { when: ApprovalRule["when"]; require: ApprovalRule["require"]; count?: number }[] };
-}
+/** A level of the policy as written: the root, or one namespace. */
+type RawLevel = { channels?: Channels; platforms?: string[]; packages?: Packages; pip?: Pip; build?: Build };
 
 export interface PolicyResult {
   /** Undefined when the file has errors. */
@@ -196,6 +166,7 @@ function overlay(base: PolicyLevel, o: NamespacePolicy["overrides"]): PolicyLeve
 export function readPolicy(source: YamlSource): PolicyResult {
   const schemaFindings = checkSchema(source, policySchema);
   if (schemaFindings.length > 0) return { findings: schemaFindings };
+  // The schema check above makes this cast true.
   const raw = source.value as RawPolicy;
   const findings: Finding[] = [];
   const global = overlay(DEFAULT_POLICY.global, readLevel(source, raw, [], findings));
