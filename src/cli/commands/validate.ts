@@ -2,8 +2,7 @@
  * `condaops validate [--repo DIR] [--base REF [--head REF]] [--effective FILE] [FILE...]`:
  * schema and policy checks of an environments repository, the same checks the GitHub Action runs.
  */
-import { existsSync, statSync } from "node:fs";
-import { dirname, relative, resolve, sep } from "node:path";
+import { relative, sep } from "node:path";
 import { stringify } from "yaml";
 import { UsageError } from "../../errors.ts";
 import type { FileTree } from "../../git/file-tree.ts";
@@ -17,25 +16,13 @@ import type { ValidationReport } from "../../spec/validate-repo.ts";
 import type { EffectiveSpec } from "../../spec/types.ts";
 import type { CommandModule } from "../command.ts";
 import type { Output } from "../output.ts";
+import { checkRepoDir, repoOfFile, toRepoPath } from "../repo-paths.ts";
 
 interface ValidateOptions {
   repo?: string;
   base?: string;
   head?: string;
   effective?: string;
-}
-
-/** The repository a spec file belongs to: `<repo>/<namespace>/<name>.yaml`. */
-function repoOfFile(file: string): string {
-  return dirname(dirname(resolve(file)));
-}
-
-function toRepoPath(repo: string, file: string): string {
-  const rel = relative(repo, resolve(file));
-  if (rel.startsWith("..") || rel === "" || resolve(file) === rel) {
-    throw new UsageError("validate.outside-repo", `${file} is not inside the repository ${repo}`, { hint: "pass --repo with the repository that holds it" });
-  }
-  return rel.split(sep).join("/");
 }
 
 /** The effective spec as a person reads it: an environment.yml with short channel names. */
@@ -89,8 +76,7 @@ export const validateCommand: CommandModule = {
     if (o.head && !o.base) throw new UsageError("validate.head-without-base", "--head needs --base");
     if (o.effective && files.length > 0) throw new UsageError("validate.effective-and-files", "--effective takes one file; do not also name FILEs");
     const firstFile = o.effective ?? files[0];
-    const repo = resolve(o.repo ?? (firstFile ? repoOfFile(firstFile) : "."));
-    if (!existsSync(repo) || !statSync(repo).isDirectory()) throw new UsageError("validate.no-repo", `${repo} is not a folder`, { hint: "pass --repo with the environments repository" });
+    const repo = checkRepoDir(o.repo ?? (firstFile ? repoOfFile(firstFile) : "."));
 
     let head: FileTree = worktree(repo);
     let base: { tree: FileTree; changed: string[] } | undefined;
