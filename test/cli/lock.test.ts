@@ -129,3 +129,21 @@ test("channel tokens from the configuration reach the server but never the lock 
     await writeFile(join(work, "envs", "policy.yaml"), POLICY);
   }
 });
+
+test("--kind writes @EXPLICIT lists and pinned environment.yml files per platform", async () => {
+  const path = await spec("multi", "dependencies: [numpy, requests]\nplatforms: [linux-64, osx-arm64]\n");
+  const out = join(work, "multi.lock.yml");
+  const r = await runCli("lock", path, "--channel-alias", server.url, "--config", config, "-o", out, "--kind", "lock", "explicit", "env");
+  assert.equal(r.code, 0, r.stderr);
+  for (const p of ["linux-64", "osx-arm64"]) {
+    const explicit = await readFile(join(work, `multi.${p}.explicit.txt`), "utf8");
+    assert.match(explicit, new RegExp(`# platform: ${p}`));
+    assert.match(explicit, /^@EXPLICIT$/m);
+    assert.match(explicit, new RegExp(`^${server.url}/conda-forge/${p}/numpy-[^#]+#[0-9a-f]{64}$`, "m"));
+    const pinned = await readFile(join(work, `multi.${p}.pinned.yaml`), "utf8");
+    assert.match(pinned, /^name: multi$/m);
+    assert.match(pinned, /^ {2}- numpy=[\d.]+=\S+$/m);
+  }
+  assert.ok(existsSync(out));
+  assert.equal((await runCli("lock", path, "--kind", "pdf", "--config", config)).code, 2);
+});

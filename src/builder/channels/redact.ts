@@ -15,3 +15,8 @@ export function redactText(text: string, secrets: readonly string[] = []): strin
   for (const s of secrets) if (s.length >= 4) out = out.split(s).join("***");
   return out;
 }
+
+/** Whether a URL carries credentials: `user:password@host` user-info, or an anaconda.org `/t/<token>/` segment. */
+export function hasCredentials(url: string): boolean {
+  return /[a-z][a-z0-9+.-]*:\/\/[^/\s?#]*@/i.test(url) || /[a-z][a-z0-9+.-]*:\/\/[^\s]*\/t\/[^/\s]+\//i.test(url);
+}

@@ -19,6 +19,7 @@
  * wrote is rewritten in the same order), and YAML scalars quoted so YAML 1.1 and 1.2 readers agree.
  */
 import { InputError } from "../../errors.ts";
+import { hasCredentials, redactText } from "../channels/redact.ts";
 import { DEFAULT_CHANNEL_ALIAS, channelUrl } from "../../spec/channel.ts";
 import { describePath, checkSchema } from "../../spec/schema-check.ts";
 import { DEFAULT_YAML_LIMITS, parseYaml } from "../../spec/yaml-source.ts";
@@ -31,9 +32,7 @@ import {
   compareStrings,
   comparePackages,
   dependencyEntries,
-  hasCredentials,
   joinDepend,
-  redactUrls,
   splitPackageUrl,
 } from "./package-record.ts";
 import type { Lock, LockedPackage } from "./types.ts";
@@ -79,7 +78,7 @@ interface RawLock {
 
 function fail(source: YamlSource, path: YamlPath, code: string, message: string, hint: string = REGENERATE, which: "key" | "value" = "value"): never {
   const pos = source.locate(path, which);
-  throw new InputError(code, redactUrls(message), { position: { file: source.file, line: pos.line, column: pos.column }, hint });
+  throw new InputError(code, redactText(message), { position: { file: source.file, line: pos.line, column: pos.column }, hint });
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -224,7 +223,7 @@ export function parseCondaLock(file: string, text: string): Lock {
   const first = findings[0];
   if (first) {
     const more = findings.length > 1 ? ` (and ${findings.length - 1} more ${findings.length === 2 ? "problem" : "problems"})` : "";
-    throw new InputError(first.rule, redactUrls(first.message) + more, {
+    throw new InputError(first.rule, redactText(first.message) + more, {
       position: { file, line: first.line, column: first.column },
       hint: `this is not a valid conda-lock v1 file; ${REGENERATE}`,
     });
@@ -254,7 +253,7 @@ function refuseSecrets(lock: Lock): void {
   const urls = [...lock.channels, ...lock.packages.map((p) => p.url)];
   const bad = urls.find(hasCredentials);
   if (bad !== undefined) {
-    throw new InputError("lock.credentials", `refusing to write a lock with credentials in a URL (${redactUrls(bad)})`, {
+    throw new InputError("lock.credentials", `refusing to write a lock with credentials in a URL (${redactText(bad)})`, {
       hint: "channel credentials belong in condaops' configuration, not in a lock",
     });
   }

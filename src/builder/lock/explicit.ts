@@ -18,8 +18,9 @@
  * comments, which conda ignores.
  */
 import { InputError } from "../../errors.ts";
+import { hasCredentials, redactText } from "../channels/redact.ts";
 import type { Platform } from "../../spec/types.ts";
-import { archiveStem, compareStrings, dependencyNames, hasCredentials, packagesForPlatform, redactUrls } from "./package-record.ts";
+import { archiveStem, compareStrings, dependencyNames, packagesForPlatform } from "./package-record.ts";
 import type { Lock, LockedPackage } from "./types.ts";
 
 export const EXPLICIT_MARKER = "@EXPLICIT";
@@ -80,7 +81,7 @@ export function explicitFile(lock: Lock, platform: Platform): string {
   const conda = installOrder(packages.filter((p) => p.manager === "conda"));
   const pip = packages.filter((p) => p.manager === "pip");
   const bad = packages.find((p) => hasCredentials(p.url));
-  if (bad) throw new InputError("lock.credentials", `refusing to write a URL with credentials (${redactUrls(bad.url)})`, { hint: "channel credentials belong in condaops' configuration" });
+  if (bad) throw new InputError("lock.credentials", `refusing to write a URL with credentials (${redactText(bad.url)})`, { hint: "channel credentials belong in condaops' configuration" });
   const lines = ["# This file may be used to create an environment using:", "# $ conda create --name <env> --file <this file>", `# platform: ${platform}`];
   const inputHash = lock.contentHash[platform];
   if (inputHash !== undefined) lines.push(`# input_hash: ${inputHash}`);
@@ -114,7 +115,7 @@ export function parseExplicit(file: string, text: string): ExplicitList {
     throw new InputError("explicit.too-large", `file is ${size} bytes, more than the limit of ${EXPLICIT_MAX_BYTES} (64 MiB)`, { position: { file } });
   }
   const fail: (line: number, column: number, message: string, hint: string) => never = (line, column, message, hint) => {
-    throw new InputError("explicit.syntax", redactUrls(message), { position: { file, line, column }, hint });
+    throw new InputError("explicit.syntax", redactText(message), { position: { file, line, column }, hint });
   };
   const result: ExplicitList = { urls: [] };
   let explicit = false;

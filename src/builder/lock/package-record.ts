@@ -124,13 +124,3 @@ export function packagesForPlatform(lock: Lock, platform: Platform): LockedPacka
   }
   return lock.packages.filter((p) => p.platform === platform).sort((a, b) => byCodeUnit(a.name, b.name) || byCodeUnit(a.manager, b.manager));
 }
-
-/** Whether a URL carries credentials: `user:password@host` userinfo, or an anaconda.org `/t/<token>/` segment. */
-export function hasCredentials(url: string): boolean {
-  return /[a-z][a-z0-9+.-]*:\/\/[^/\s?#]*@/i.test(url) || /[a-z][a-z0-9+.-]*:\/\/[^\s]*\/t\/[^/\s]+\//i.test(url);
-}
-
-/** Replaces URL userinfo and `/t/<token>/` segments with `***`, so no message repeats a secret. */
-export function redactUrls(s: string): string {
-  return s.replace(/(:\/\/)[^\s/?#"']*@/g, "$1***@").replace(/(:\/\/[^\s"']*?\/t\/)[^/\s"']+\//g, "$1***/");
-}

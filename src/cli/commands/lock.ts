@@ -13,6 +13,8 @@ import { worktree } from "../../git/worktree.ts";
 import { createRepodataGateway } from "../../builder/channels/repodata-gateway.ts";
 import { parseCondaLock, serializeCondaLock } from "../../builder/lock/conda-lock-v1.ts";
 import { environmentHash } from "../../builder/lock/environment-hash.ts";
+import { explicitFile } from "../../builder/lock/explicit.ts";
+import { pinnedEnvironmentYaml } from "../../builder/lock/pinned-yaml.ts";
 import type { Lock } from "../../builder/lock/types.ts";
 import { solveEnvironment } from "../../builder/solve/solve.ts";
 import { formatFinding, hasErrors } from "../../spec/finding.ts";
@@ -28,7 +30,12 @@ interface LockOptions {
   fresh?: boolean;
   output?: string;
   repo?: string;
+  kind?: string[];
 }
+
+/** conda-lock's `--kind`: the unified lock, `@EXPLICIT` files, pinned environment.yml files. */
+const KINDS = ["lock", "explicit", "env"] as const;
+type Kind = (typeof KINDS)[number];
 
 /** `2024-06-01`, `2024-06-01T12:00:00Z`, or a date with an offset; a date alone means the end of that day (UTC). */
 export function parseAsOf(text: string): Date {
@@ -38,6 +45,12 @@ export function parseAsOf(text: string): Date {
     throw new UsageError("lock.as-of", `--as-of "${text}" is not a date`, { hint: "use 2024-06-01 or 2024-06-01T12:00:00Z" });
   }
   return d;
+}
+
+/** A path as the user would type it: relative to the current folder when inside it. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === "" || rel.startsWith("..") ? path : rel;
 }
 
 async function readLock(file: string): Promise<Lock> {
@@ -62,7 +75,8 @@ export const lockCommand: CommandModule = {
       .option("--as-of <date>", "only packages published at or before DATE (2024-06-01 or an ISO time)")
       .option("--previous <lock>", "keep this lock's versions wherever the spec allows (default: the output file, if it exists)")
       .option("--fresh", "ignore any previous lock: newest versions")
-      .option("-o, --output <file>", "where to write the lock (default: <namespace>/<name>.lock.yml next to the spec)"),
+      .option("-o, --output <file>", "where to write the lock (default: <namespace>/<name>.lock.yml next to the spec)")
+      .option("--kind <kind...>", "what to write: lock (conda-lock v1), explicit (<name>.<platform>.explicit.txt), env (<name>.<platform>.pinned.yaml)", ["lock"]),
   run: async (cmd, globals, out) => {
     const o = cmd.opts<LockOptions>();
     const [specFile] = cmd.args;
@@ -73,6 +87,11 @@ export const lockCommand: CommandModule = {
     }
     if (o.channelAlias !== undefined && !/^(https?|file):\/\//.test(o.channelAlias)) {
       throw new UsageError("lock.channel-alias", `--channel-alias "${o.channelAlias}" is not an http(s):// or file:// URL`);
+    }
+    const kinds = new Set<Kind>();
+    for (const k of o.kind ?? ["lock"]) {
+      if (!(KINDS as readonly string[]).includes(k)) throw new UsageError("lock.kind", `--kind "${k}" is not one of ${KINDS.join(", ")}`);
+      kinds.add(k as Kind);
     }
     const asOf = o.asOf === undefined ? undefined : parseAsOf(o.asOf);
     const config = await loadConfig({ ...(globals.config ? { file: globals.config } : {}), warn: (m) => out.error(m) });
@@ -87,7 +106,7 @@ export const lockCommand: CommandModule = {
     const output = o.output ?? join(repo, path.replace(/\.yaml$/, ".lock.yml"));
     const previousFile = o.fresh ? undefined : (o.previous ?? (existsSync(output) ? output : undefined));
     const previous = previousFile ? await readLock(previousFile) : undefined;
-    if (previous) out.progress(`keeping the versions of ${relative(process.cwd(), previousFile ?? "") || previousFile} where the spec allows (--fresh for the newest)`);
+    if (previous && previousFile) out.progress(`keeping the versions of ${shown(previousFile)} where the spec allows (--fresh for the newest)`);
 
     const gateway = createRepodataGateway({ cacheDir: config.cacheDir, credentials: config.channelCredentials, log: (l) => out.progress(l) });
     const alias = o.channelAlias ?? config.channelAlias;
@@ -102,12 +121,30 @@ export const lockCommand: CommandModule = {
       metadata: { "condaops.spec-hash": report.specs[0]?.specHash ?? "" },
       log: (l) => out.progress(l),
     });
-    await writeFileAtomic(output, serializeCondaLock(lock));
+    // The previous lock is read before anything is written, and each file is replaced atomically.
+    const written: string[] = [];
+    const base = output.replace(/\.lock\.ya?ml$|\.ya?ml$/, "");
+    if (kinds.has("lock")) {
+      await writeFileAtomic(output, serializeCondaLock(lock));
+      written.push(output);
+    }
+    for (const platform of lock.platforms) {
+      if (kinds.has("explicit")) {
+        const file = `${base}.${platform}.explicit.txt`;
+        await writeFileAtomic(file, explicitFile(lock, platform));
+        written.push(file);
+      }
+      if (kinds.has("env")) {
+        const file = `${base}.${platform}.pinned.yaml`;
+        await writeFileAtomic(file, pinnedEnvironmentYaml(lock, platform, { name: effective.name, channelAlias: alias ?? effective.channelAlias, variables: effective.variables }));
+        written.push(file);
+      }
+    }
 
     const perPlatform = Object.fromEntries(lock.platforms.map((p) => [p, { packages: lock.packages.filter((x) => x.platform === p).length, environmentHash: environmentHash(lock, p) }]));
-    out.result({ ok: true, output, specHash: report.specs[0]?.specHash, platforms: perPlatform, stats });
+    out.result({ ok: true, output, written, specHash: report.specs[0]?.specHash, platforms: perPlatform, stats });
     for (const [p, v] of Object.entries(perPlatform)) out.info(`${p}: ${v.packages} packages (environment hash ${v.environmentHash.slice(0, 12)})`);
-    out.info(`wrote ${relative(process.cwd(), output) || output}`);
+    for (const f of written) out.info(`wrote ${shown(f)}`);
     return 0;
   },
 };

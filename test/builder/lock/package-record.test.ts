@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { buildFromFilename, buildNumberFromBuild, dependencyEntries, hasCredentials, joinDepend, redactUrls, splitDepend, splitPackageUrl } from "../../../src/builder/lock/package-record.ts";
+import { buildFromFilename, buildNumberFromBuild, dependencyEntries, joinDepend, splitDepend, splitPackageUrl } from "../../../src/builder/lock/package-record.ts";
+import { hasCredentials, redactText } from "../../../src/builder/channels/redact.ts";
 import { yamlScalar } from "../../../src/builder/lock/yaml-emit.ts";
 
 test("repodata depends <-> conda-lock dependencies", () => {
@@ -44,7 +45,7 @@ test("credentials are detected and redacted", () => {
   assert.equal(hasCredentials("https://conda.anaconda.org/t/abc-123/conda-forge/linux-64/x.conda"), true);
   assert.equal(hasCredentials("https://conda.anaconda.org/conda-forge/linux-64/x.conda"), false);
   assert.equal(hasCredentials("https://host/pkgs/a@b/x.conda"), false, "an @ in the path is not userinfo");
-  assert.equal(redactUrls("see https://user:tok@host/t/secret/c and more"), "see https://***@host/t/***/c and more");
+  assert.equal(redactText("see https://user:tok@host/t/secret/c and more"), "see https://host/t/***/c and more");
 });
 
 test("YAML scalars read back as the same string under YAML 1.1 and 1.2", () => {
