@@ -46,6 +46,9 @@ function pinSeries(version: string): string {
   return /^[0-9A-Za-z][0-9A-Za-z._+!]*$/.test(version) ? `${version}.*` : version;
 }
 
+/** conda-store's three package lists, for conda and for pip alike. */
+const LISTS = ["default", "required", "included"] as const;
+
 /** Parses one level (global or a namespace); only what it sets, validated. */
 function readLevel(source: YamlSource, raw: RawLevel, at: YamlPath, findings: Finding[]): NamespacePolicy["overrides"] {
   const bad = (path: YamlPath, rule: string, message: string) => findings.push(findingAt(source, [...at, ...path], rule, message));
@@ -77,12 +80,10 @@ function readLevel(source: YamlSource, raw: RawLevel, at: YamlPath, findings: Fi
   if (raw.packages) {
     const p = raw.packages;
     const packages: Partial<PackageRules> = {};
-    const d = condaSpecs(p.default, "default");
-    if (d) packages.default = d;
-    const r = condaSpecs(p.required, "required");
-    if (r) packages.required = r;
-    const inc = condaSpecs(p.included, "included");
-    if (inc) packages.included = inc;
+    for (const key of LISTS) {
+      const list = condaSpecs(p[key], key);
+      if (list) packages[key] = list;
+    }
     if (p.pinned) {
       const pinned: Record<string, string> = {};
       for (const [name, version] of Object.entries(p.pinned)) {
@@ -114,12 +115,10 @@ function readLevel(source: YamlSource, raw: RawLevel, at: YamlPath, findings: Fi
   if (raw.pip) {
     const p = raw.pip;
     const pip: Partial<PipRules> = {};
-    const d = pipSpecs(p.default, "default");
-    if (d) pip.default = d;
-    const r = pipSpecs(p.required, "required");
-    if (r) pip.required = r;
-    const inc = pipSpecs(p.included, "included");
-    if (inc) pip.included = inc;
+    for (const key of LISTS) {
+      const list = pipSpecs(p[key], key);
+      if (list) pip[key] = list;
+    }
     if (p.blocked) {
       const blocked: BlockedPip[] = [];
       p.blocked.forEach((entry, i) => {
