@@ -1,0 +1,106 @@
+/**
+ * Install benchmark: an environment of 200 packages and >= 20,000 files, built by the fixtures
+ * and served on 127.0.0.1.
+ *   cold: empty package cache (download, verify, extract, link) against the command-line tools
+ *         extracting the same archives (`tar -xjf`; `unzip -p | zstd -d | tar -x`), same parallelism;
+ *   warm: full cache (link only) against `cp -al` of the extracted trees into one folder.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import pLimit from "p-limit";
+import { installLock } from "../src/builder/install/install.ts";
+import { createPackageCache } from "../src/builder/package/package-cache.ts";
+import type { Lock, LockedPackage } from "../src/builder/lock/types.ts";
+import { buildPackage } from "../test/fixtures/conda-package.ts";
+import type { BuiltPackage } from "../test/fixtures/conda-package.ts";
+import { serveChannels } from "../test/fixtures/channel.ts";
+
+const exec = promisify(execFile);
+const PACKAGES = Number(process.env.BENCH_PACKAGES ?? 200);
+const FILES_PER_PACKAGE = Number(process.env.BENCH_FILES ?? 110);
+const CONCURRENCY = 8;
+
+function fileContent(seed: number, size: number): string {
+  let s = "";
+  let x = seed;
+  while (s.length < size) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    s += `line ${x.toString(36)} of a module that does something useful ${x % 997}\n`;
+  }
+  return s;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t = performance.now();
+  const value = await fn();
+  return { ms: Math.round(performance.now() - t), value };
+}
+
+export async function run(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "condaops-bench-install-"));
+  try {
+    const channel = join(dir, "channel", "linux-64");
+    await mkdir(channel, { recursive: true });
+    const built: BuiltPackage[] = [];
+    const build = await timed(async () => {
+      const limit = pLimit(4);
+      await Promise.all(
+        Array.from({ length: PACKAGES }, (_, i) =>
+          limit(async () => {
+            const files = Array.from({ length: FILES_PER_PACKAGE }, (_, j) => ({ path: `lib/pkg${i}/mod${j}.py`, content: fileContent(i * 1000 + j, 1500 + ((i * 7 + j * 13) % 5000)) }));
+            built[i] = await buildPackage({ name: `pkg${i}`, version: "1.0", subdir: "linux-64", timestamp: Date.UTC(2024, 0, 1), files }, channel, i % 2 === 0 ? "conda" : "tar.bz2");
+          }),
+        ),
+      );
+    });
+    const totalFiles = PACKAGES * FILES_PER_PACKAGE;
+    console.log(`environment: ${PACKAGES} packages, ${totalFiles} files (archives built in ${build.ms} ms)`);
+
+    const server = await serveChannels(join(dir, "channel"));
+    try {
+      const packages: LockedPackage[] = built.map((b) => ({
+        name: b.record.name, version: b.record.version, build: b.record.build, buildNumber: b.record.build_number, platform: "linux-64", subdir: "linux-64",
+        channel: server.url, url: `${server.url}/linux-64/${b.filename}`, filename: b.filename, sha256: b.sha256, md5: b.md5, size: b.size,
+        depends: [], constrains: [], manager: "conda", category: "main", optional: false,
+      }));
+      const lock: Lock = { platforms: ["linux-64"], channels: [server.url], contentHash: {}, sources: [], packages, metadata: {} };
+      const cacheRoot = join(dir, "cache");
+      const install = (prefix: string) => installLock(lock, { prefix, platform: "linux-64", cache: createPackageCache({ root: cacheRoot }), concurrency: CONCURRENCY, linkScripts: false });
+
+      const cold = await timed(() => install(join(dir, "envs", "cold")));
+      const rssCold = Math.round(process.resourceUsage().maxRSS / 1024);
+      const warm = await timed(() => install(join(dir, "envs", "warm")));
+
+      // Baselines, same machine, same process, same parallelism.
+      const cli = join(dir, "cli");
+      const cliLimit = pLimit(CONCURRENCY);
+      const extractCli = await timed(() =>
+        Promise.all(
+          built.map((b) =>
+            cliLimit(async () => {
+              const out = join(cli, b.filename);
+              await mkdir(out, { recursive: true });
+              if (b.filename.endsWith(".tar.bz2")) await exec("tar", ["-xjf", b.path, "-C", out]);
+              else {
+                const stem = b.filename.replace(/\.conda$/, "");
+                for (const part of ["info", "pkg"]) await exec("sh", ["-c", `unzip -p "$1" "${part}-${stem}.tar.zst" | zstd -dq | tar -x -C "$2"`, "sh", b.path, out]);
+              }
+            }),
+          ),
+        ),
+      );
+      const cpal = await timed(() => exec("sh", ["-c", `mkdir -p "$2" && for d in "$1"/*/; do cp -al "$d". "$2"/; done`, "sh", cli, join(dir, "cpal")]));
+
+      console.log(`cold install: ${cold.ms} ms (${cold.value.files} files, ${cold.value.linkType}); CLI extraction baseline: ${extractCli.ms} ms; ratio ${(cold.ms / extractCli.ms).toFixed(2)}x (goal <= 1.2x)`);
+      console.log(`warm install: ${warm.ms} ms; cp -al baseline: ${cpal.ms} ms; ratio ${(warm.ms / cpal.ms).toFixed(2)}x (goal <= 1.5x)`);
+      console.log(`peak RSS: ${rssCold} MB after the cold install, ${Math.round(process.resourceUsage().maxRSS / 1024)} MB at the end`);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * How long work reports progress, independent of where it is shown: the CLI draws bars on a TTY
+ * and prints one line per phase otherwise; the service writes the lines to the build log.
+ */
+export interface Phase {
+  /** `n` more units done (packages, files or bytes, as the phase was opened with). */
+  tick(n?: number): void;
+  /** Grows the total when it was not known at the start (bytes of downloads). */
+  addTotal(n: number): void;
+  /** The phase is over; `summary` is added to its closing line. */
+  done(summary?: string): void;
+}
+
+export interface Progress {
+  phase(name: string, total: number, unit: "packages" | "files" | "bytes"): Phase;
+}
+
+/** Reports nothing: for library callers that do not care. */
+export const SILENT_PROGRESS: Progress = {
+  phase: () => ({ tick: () => undefined, addTotal: () => undefined, done: () => undefined }),
+};
+
+/** One line per phase when it ends, with counts and duration: logs, CI, --json and non-TTY runs. */
+export function lineProgress(write: (line: string) => void): Progress {
+  return {
+    phase(name, total, unit) {
+      const started = Date.now();
+      let count = 0;
+      let size = total;
+      return {
+        tick: (n = 1) => void (count += n),
+        addTotal: (n) => void (size += n),
+        done(summary) {
+          const amount = unit === "bytes" ? `${(count / 1e6).toFixed(1)} MB` : `${count}/${size} ${unit}`;
+          write(`${name}: ${amount} in ${((Date.now() - started) / 1000).toFixed(2)} s${summary ? ` (${summary})` : ""}`);
+        },
+      };
+    },
+  };
+}
