@@ -17,6 +17,7 @@ import type { Lock, LockedPackage } from "../src/builder/lock/types.ts";
 import { buildPackage } from "../test/fixtures/conda-package.ts";
 import type { BuiltPackage } from "../test/fixtures/conda-package.ts";
 import { serveChannels } from "../test/fixtures/channel.ts";
+import { peakRssMb, timed } from "./timing.ts";
 
 const exec = promisify(execFile);
 const PACKAGES = Number(process.env.BENCH_PACKAGES ?? 200);
@@ -33,11 +34,6 @@ function fileContent(seed: number, size: number): string {
   return s;
 }
 
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const t = performance.now();
-  const value = await fn();
-  return { ms: Math.round(performance.now() - t), value };
-}
 
 export async function run(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "condaops-bench-install-"));
@@ -71,7 +67,7 @@ export async function run(): Promise<void> {
       const install = (prefix: string) => installLock(lock, { prefix, platform: "linux-64", cache: createPackageCache({ root: cacheRoot }), concurrency: CONCURRENCY, linkScripts: false });
 
       const cold = await timed(() => install(join(dir, "envs", "cold")));
-      const rssCold = Math.round(process.resourceUsage().maxRSS / 1024);
+      const rssCold = peakRssMb();
       const warm = await timed(() => install(join(dir, "envs", "warm")));
 
       // Baselines, same machine, same process, same parallelism.
@@ -96,7 +92,7 @@ export async function run(): Promise<void> {
 
       console.log(`cold install: ${cold.ms} ms (${cold.value.files} files, ${cold.value.linkType}); CLI extraction baseline: ${extractCli.ms} ms; ratio ${(cold.ms / extractCli.ms).toFixed(2)}x (goal <= 1.2x)`);
       console.log(`warm install: ${warm.ms} ms; cp -al baseline: ${cpal.ms} ms; ratio ${(warm.ms / cpal.ms).toFixed(2)}x (goal <= 1.5x)`);
-      console.log(`peak RSS: ${rssCold} MB after the cold install, ${Math.round(process.resourceUsage().maxRSS / 1024)} MB at the end`);
+      console.log(`peak RSS: ${rssCold} MB after the cold install, ${peakRssMb()} MB at the end`);
     } finally {
       await server.close();
     }

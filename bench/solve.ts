@@ -14,18 +14,11 @@ import { DEFAULT_VIRTUAL_PACKAGES } from "../src/config/index.ts";
 import { serveChannels } from "../test/fixtures/channel.ts";
 import { writeSyntheticRepodata } from "../test/fixtures/synthetic-repodata.ts";
 import { effectiveSpec } from "../test/support/effective.ts";
+import { peakRssMb, timed } from "./timing.ts";
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 100_000);
 
-function peakRssMb(): number {
-  return Math.round(process.resourceUsage().maxRSS / 1024);
-}
 
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const t = performance.now();
-  const value = await fn();
-  return { ms: Math.round(performance.now() - t), value };
-}
 
 export async function run(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "condaops-bench-solve-"));

@@ -105,6 +105,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
       installer: c.install?.installer ?? "condaops",
       concurrency: c.install?.concurrency ?? 8,
       linkScripts: c.install?.link_scripts ?? false,
+      compilePython: c.install?.compile_python ?? false,
     },
     ...(file !== undefined ? { source: file } : {}),
   };

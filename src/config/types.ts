@@ -25,7 +25,7 @@ export interface Config {
   channelCredentials: ChannelCredential[];
   virtualPackages: VirtualPackageVersions;
   database: { url?: string };
-  install: { installer: "condaops" | "micromamba"; concurrency: number; linkScripts: boolean };
+  install: { installer: "condaops" | "micromamba"; concurrency: number; linkScripts: boolean; compilePython: boolean };
   /** The file the configuration came from, if any. */
   source?: string;
 }

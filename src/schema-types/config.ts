@@ -113,5 +113,9 @@ export interface RawConfig {
      * Run packages' pre-link/post-link scripts (they execute package code). Default false.
      */
     link_scripts?: boolean;
+    /**
+     * Byte-compile noarch: python packages with the environment's python after installing, as conda does. Default false.
+     */
+    compile_python?: boolean;
   };
 }
