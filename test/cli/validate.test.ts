@@ -183,3 +183,21 @@ test("usage errors exit 2 and say what to do", async (t) => {
   const json2 = await runCli("validate", "--repo", repo.dir, "--base", "nope", "--json");
   assert.equal(JSON.parse(json2.stdout).error.code, "git.unknown-ref");
 });
+
+test("a committed lock that no longer matches its spec is a warning; a broken one is an error", async (t) => {
+  const { serializeCondaLock } = await import("../../src/builder/lock/conda-lock-v1.ts");
+  const repo = await createTestRepo({ "policy.yaml": POLICY, "ds/ml.yaml": ML });
+  t.after(() => repo.cleanup());
+  const specHash = (json<Report>(await runCli("validate", "--repo", repo.dir, "--json")).specs[0]?.specHash ?? "") as string;
+  const lockFor = (hash: string) => serializeCondaLock({ platforms: ["linux-64"], channels: ["https://conda.anaconda.org/conda-forge"], contentHash: { "linux-64": hash }, sources: ["ds/ml.yaml"], packages: [], metadata: {} });
+  await repo.write({ "ds/ml.lock.yml": lockFor(specHash) });
+  assert.deepEqual(json<Report>(await runCli("validate", "--repo", repo.dir, "--json")).findings, [], "a matching lock is fine");
+  await repo.write({ "ds/ml.lock.yml": lockFor("f".repeat(64)) });
+  const stale = await runCli("validate", "--repo", repo.dir, "--json");
+  assert.equal(stale.code, 0, "a stale lock does not fail validation");
+  assert.deepEqual(json<Report>(stale).findings.map((f) => [f.file, f.rule, f.severity]), [["ds/ml.lock.yml", "lock.stale", "warning"]]);
+  await repo.write({ "ds/ml.lock.yml": "version: 1\npackage: nope\n" });
+  const broken = await runCli("validate", "--repo", repo.dir);
+  assert.equal(broken.code, 1);
+  assert.match(broken.stderr, /^ds\/ml\.lock\.yml:\d+:\d+: /m);
+});

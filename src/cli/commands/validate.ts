@@ -8,6 +8,7 @@ import { UsageError } from "../../errors.ts";
 import type { FileTree } from "../../git/file-tree.ts";
 import { openRepository } from "../../git/repository.ts";
 import { worktree } from "../../git/worktree.ts";
+import { checkCommittedLock } from "../../builder/lock/committed-lock.ts";
 import { formatApproval } from "../../spec/approval.ts";
 import { channelShortName } from "../../spec/channel.ts";
 import { formatFinding, hasErrors } from "../../spec/finding.ts";
@@ -114,6 +115,11 @@ export const validateCommand: CommandModule = {
     }
 
     const only = files.length > 0 ? files.map((f) => toRepoPath(repo, f)) : undefined;
-    return report(out, await validateRepository(head, { ...(only ? { only } : {}), ...(base ? { base } : {}) }));
+    const r = await validateRepository(head, { ...(only ? { only } : {}), ...(base ? { base } : {}) });
+    for (const s of r.specs) {
+      const f = s.specHash ? await checkCommittedLock(head, s.path, s.specHash) : undefined;
+      if (f) r.findings.push(f);
+    }
+    return report(out, r);
   },
 };
