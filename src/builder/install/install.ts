@@ -15,15 +15,18 @@ import { InfraError, InputError } from "../../errors.ts";
 import { installOrder } from "../lock/explicit.ts";
 import type { Lock, LockedPackage } from "../lock/types.ts";
 import { SILENT_PROGRESS } from "../progress.ts";
-import type { Progress } from "../progress.ts";
+import type { Phase, Progress } from "../progress.ts";
 import { writeCondaMetaRecord, writeHistory, writeState } from "./conda-meta.ts";
-import { linkPackage } from "./link-package.ts";
+import { applyLink, planLink } from "./link-package.ts";
+import type { LinkPlan } from "./link-package.ts";
 import { runLinkScript } from "./link-scripts.ts";
 import type { ExtractedPackage, LinkContext, PackageCache } from "./types.ts";
 
 /** conda-build's binary placeholder is 255 characters: a longer prefix cannot be patched into binaries. */
 export const MAX_PREFIX_LENGTH = 255;
 const PARTIAL_MARKER = ".condaops-partial";
+/** Packages whose info/ is read ahead of the one being linked. */
+const LOOKAHEAD = 8;
 
 export interface InstallOptions {
   /** The final prefix (absolute). Must not exist. */
@@ -127,69 +130,120 @@ export async function installLock(lock: Lock, opts: InstallOptions): Promise<Ins
   await mkdir(dirname(opts.prefix), { recursive: true });
   await removeStalePartials(opts.prefix, opts.log);
 
-  // 1. fetch and extract into the package cache
+  // 1. fetch and extract into the package cache, in parallel (bounded). After the first failure the
+  // queued packages are skipped, and fetches already running are waited for: nothing keeps writing
+  // into the cache after install returns.
   const fetchStarted = Date.now();
+  let fetchMs = 0;
   const limit = pLimit(Math.max(1, opts.concurrency));
   const fetchPhase = progress.phase("fetch", packages.length, "packages");
-  const extracted = new Map<string, ExtractedPackage>();
-  let failure: unknown;
-  // After the first failure the queued packages are skipped, and downloads already running are waited for:
-  // nothing keeps writing into the cache after install returns.
-  const results = await Promise.allSettled(
-    packages.map((p) =>
-      limit(async () => {
-        if (failure !== undefined) return;
-        try {
-          extracted.set(p.url, await opts.cache.ensure(p));
-          fetchPhase.tick();
-        } catch (e) {
-          failure ??= e;
-          throw e;
-        }
-      }),
-    ),
+  let failure: { error: unknown } | undefined;
+  let stopped = false;
+  const fetched = packages.map((p) =>
+    limit(async (): Promise<ExtractedPackage | undefined> => {
+      if (failure || stopped) return undefined;
+      try {
+        const pkg = await opts.cache.ensure(p);
+        fetchPhase.tick();
+        return pkg;
+      } catch (e) {
+        failure ??= { error: e };
+        throw e;
+      }
+    }),
   );
-  if (failure !== undefined || results.some((r) => r.status === "rejected")) {
-    fetchPhase.done("failed");
-    throw failure ?? (results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason;
-  }
-  fetchPhase.done();
-  const fetchMs = Date.now() - fetchStarted;
+  for (const f of fetched) f.catch(() => undefined); // awaited in turn below; a failure is also allFetched's
+  const allFetched = Promise.allSettled(fetched).then(() => {
+    fetchMs = Date.now() - fetchStarted;
+    if (failure) {
+      fetchPhase.done("failed");
+      throw failure.error;
+    }
+    fetchPhase.done(stopped ? "stopped" : undefined);
+  });
+  allFetched.catch(() => undefined);
+  // Phases are reported one after the other: the link phase opens when the fetch phase closes,
+  // counting the packages already linked meanwhile.
+  let linkPhase: Phase | undefined;
+  let linkedEarly = 0;
+  allFetched.then(
+    () => {
+      linkPhase = progress.phase("link", packages.length, "packages");
+      if (linkedEarly) linkPhase.tick(linkedEarly);
+    },
+    () => undefined,
+  );
+  // Link scripts run package code: they wait until every package is downloaded, verified and
+  // extracted. Otherwise each package is linked as soon as it and those before it are in the cache.
+  if (opts.linkScripts) await allFetched;
 
-  // 2. link into a partial folder, renamed into place at the end
+  // 2. link, in install order, into a partial folder renamed into place at the end
   const staging = `${opts.prefix}.partial-${randomBytes(4).toString("hex")}`;
-  await mkdir(staging);
-  await writeFile(join(staging, PARTIAL_MARKER), JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }));
+  try {
+    await mkdir(staging);
+    await writeFile(join(staging, PARTIAL_MARKER), JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }));
+  } catch (e) {
+    stopped = true;
+    await allFetched.catch(() => undefined);
+    await rm(staging, { recursive: true, force: true });
+    throw e;
+  }
   const linkStarted = Date.now();
   let files = 0;
   const linkTypes = new Set<"hardlink" | "copy">();
+  const extracted: ExtractedPackage[] = [];
+  // conda-meta records are written while the next packages are linked.
+  const metaLimit = pLimit(8);
+  const metaWrites: Promise<unknown>[] = [];
   try {
+    /** The package at `i` of the install order, once fetched; rejects with the install's first fetch failure. */
+    const fetchedAt = async (i: number): Promise<ExtractedPackage> => {
+      const pkg = await (fetched[i] as Promise<ExtractedPackage | undefined>).catch(() => undefined);
+      if (pkg) return pkg;
+      await allFetched; // throws the first failure
+      throw new InfraError("install.missing", `${packages[i]?.filename} was not fetched`);
+    };
     const ctx: LinkContext = {
       prefix: opts.prefix,
       staging,
       platform: opts.platform,
-      hardlinks: await sameFilesystem(opts.cache.root, staging),
+      // Known once the cache has its first package (its folder may not exist before).
+      hardlinks: packages.length ? (await fetchedAt(0), await sameFilesystem(opts.cache.root, staging)) : false,
       ...(pythonVersion ? { pythonVersion } : {}),
       ...(opts.log ? { log: opts.log } : {}),
     };
     const requested = new Map((opts.requested ?? []).map((s) => [/^[^\s=<>!~[]+/.exec(s.replace(/^.*::/, ""))?.[0]?.toLowerCase() ?? s, s]));
-    const linkPhase = progress.phase("link", packages.length, "packages");
-    const records: ExtractedPackage[] = [];
-    for (const p of packages) {
-      const pkg = extracted.get(p.url);
-      if (!pkg) throw new InfraError("install.missing", `${p.filename} was not fetched`);
-      if (opts.linkScripts) await runLinkScript("pre-link", pkg, { prefix: staging, timeoutMs: opts.scriptTimeoutMs ?? 300_000, ...(opts.log ? { log: opts.log } : {}) });
-      const linked = await linkPackage(pkg, ctx);
+    // What the next packages install is read from their info/ while the current one is linked.
+    const plans: Promise<LinkPlan>[] = [];
+    const planAt = (i: number): Promise<LinkPlan> => {
+      for (let j = plans.length; j < Math.min(packages.length, i + 1 + LOOKAHEAD); j++) {
+        plans[j] = fetchedAt(j).then((pkg) => planLink(pkg, ctx));
+        plans[j]?.catch(() => undefined); // awaited in turn
+      }
+      return plans[i] as Promise<LinkPlan>;
+    };
+    for (let i = 0; i < packages.length; i++) {
+      const p = packages[i] as LockedPackage;
+      const plan = await planAt(i);
+      const pkg = plan.pkg;
+      if (opts.linkScripts) {
+        await Promise.all(metaWrites);
+        await runLinkScript("pre-link", pkg, { prefix: staging, timeoutMs: opts.scriptTimeoutMs ?? 300_000, ...(opts.log ? { log: opts.log } : {}) });
+      }
+      const linked = await applyLink(plan, ctx);
       files += linked.files.length;
       linkTypes.add(linked.linkType);
       const spec = requested.get(p.name);
-      await writeCondaMetaRecord(staging, pkg, linked, { prefix: opts.prefix, ...(spec !== undefined ? { requestedSpec: spec } : {}) });
-      records.push(pkg);
-      linkPhase.tick();
+      metaWrites.push(metaLimit(() => writeCondaMetaRecord(staging, pkg, linked, { prefix: opts.prefix, ...(spec !== undefined ? { requestedSpec: spec } : {}) })));
+      extracted.push(pkg);
+      if (linkPhase) linkPhase.tick();
+      else linkedEarly++;
     }
-    await writeHistory(staging, records, { specs: opts.requested ?? [] });
+    await Promise.all(metaWrites);
+    await allFetched;
+    await writeHistory(staging, extracted, { specs: opts.requested ?? [] });
     await writeState(staging, opts.variables ?? {});
-    linkPhase.done(`${files} files`);
+    linkPhase?.done(`${files} files`);
     await rm(join(staging, PARTIAL_MARKER));
     try {
       await rename(staging, opts.prefix);
@@ -199,15 +253,20 @@ export async function installLock(lock: Lock, opts: InstallOptions): Promise<Ins
       throw new InfraError("install.rename", `cannot move the finished environment to ${opts.prefix}`, { cause: e });
     }
   } catch (e) {
+    // Nothing may still be writing when the partial folder goes: queued fetches are skipped,
+    // running ones and conda-meta writes are waited for.
+    stopped = true;
+    await allFetched.catch(() => undefined);
+    await Promise.allSettled(metaWrites);
     await rm(staging, { recursive: true, force: true });
-    throw e;
+    // A fetch failure is the install's failure, as when linking waited for every fetch.
+    throw failure ? failure.error : e;
   }
 
   // 3. post-link scripts run in the final prefix (they may write its path); a failure removes it.
   if (opts.linkScripts) {
     try {
-      for (const p of packages) {
-        const pkg = extracted.get(p.url) as ExtractedPackage;
+      for (const pkg of extracted) {
         await runLinkScript("post-link", pkg, { prefix: opts.prefix, timeoutMs: opts.scriptTimeoutMs ?? 300_000, ...(opts.log ? { log: opts.log } : {}) });
       }
     } catch (e) {

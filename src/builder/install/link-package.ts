@@ -12,10 +12,11 @@
  * never overwritten unless it is identical (two packages shipping one path, "clobbering").
  */
 import { createHash } from "node:crypto";
-import { constants, createReadStream, existsSync } from "node:fs";
-import { chmod, copyFile, link, lstat, mkdir, readFile, readlink, realpath, symlink, writeFile } from "node:fs/promises";
+// Linking is thousands of link(2) calls of microseconds each: synchronous calls in a plain loop
+// cost a fraction of a promise round trip through the thread pool per file (warm installs were
+// half bookkeeping). linkPackage still yields to the event loop every few hundred entries.
+import { chmodSync, closeSync, constants, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, posix, sep } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { InfraError, InputError, isCondaopsError } from "../../errors.ts";
 import { entryPointScript, noarchPythonPath, pythonExecutable } from "./noarch-python.ts";
 import { readIndexJson, readLinkJson, readPackagePaths } from "./package-paths.ts";
@@ -27,45 +28,41 @@ export type LinkedPath = LinkedPackage["paths"][number];
 
 type Method = "reflink" | "hardlink" | "copy" | "softlink" | "directory" | "kept";
 
-const PARALLEL = 16;
+/** Entries linked between two turns of the event loop. */
+const YIELD_EVERY = 512;
 /** Staging folders where reflink was tried and is not supported (one failed probe, not one per file). */
 const noReflink = new Set<string>();
+/**
+ * The real path of every directory already checked in a staging folder, per link context: later
+ * packages of an install reuse them (directories are never removed or replaced while linking).
+ */
+const checkedDirs = new WeakMap<LinkContext, { root: string; dirs: Map<string, string> }>();
 
 const code = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
 const sha256 = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-async function sha256File(path: string): Promise<string> {
+function sha256File(path: string): string {
   const h = createHash("sha256");
-  await pipeline(createReadStream(path), h);
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
   return h.digest("hex");
-}
-
-/** Runs `fn` over `items`, at most `limit` at once; on failure, waits for the running ones, then throws the first error. */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (!failure && next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await fn(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.error;
 }
 
 class Linker {
   readonly label: string;
-  private readonly realDirs = new Map<string, Promise<string>>();
 
   constructor(
     private readonly pkg: ExtractedPackage,
     private readonly ctx: LinkContext,
     private readonly root: string,
+    /** Relative directory → its real path, each checked to be a directory inside the root. */
+    private readonly realDirs: Map<string, string>,
   ) {
     const r = pkg.record;
     this.label = `${r.name}-${r.version}-${r.build}`;
@@ -90,32 +87,31 @@ class Linker {
    * inside its parent's real path and checked before anything is created in it (a symlink another
    * package left there must not lead out of the prefix). Returns its real path.
    */
-  dir(rel: string): Promise<string> {
-    if (rel === "." || rel === "") return Promise.resolve(this.root);
-    let p = this.realDirs.get(rel);
-    if (!p) {
-      p = (async () => {
-        const abs = join(await this.dir(posix.dirname(rel)), posix.basename(rel));
-        try {
-          await mkdir(abs);
-        } catch (e) {
-          if (code(e) === "ENOTDIR") throw this.clobber(rel);
-          if (code(e) !== "EEXIST") throw e;
-        }
-        const real = await realpath(abs);
-        if (!this.inside(real)) throw this.escape(rel, `resolves to ${real}`);
-        if (!(await lstat(real)).isDirectory()) throw this.clobber(rel);
-        return real;
-      })();
-      this.realDirs.set(rel, p);
+  dir(rel: string): string {
+    if (rel === "." || rel === "") return this.root;
+    const known = this.realDirs.get(rel);
+    if (known !== undefined) return known;
+    const abs = join(this.dir(posix.dirname(rel)), posix.basename(rel));
+    let real: string;
+    try {
+      mkdirSync(abs);
+      // Made just now in a checked real directory: it is its own real path.
+      real = abs;
+    } catch (e) {
+      if (code(e) === "ENOTDIR") throw this.clobber(rel);
+      if (code(e) !== "EEXIST") throw e;
+      real = realpathSync(abs);
+      if (!this.inside(real)) throw this.escape(rel, `resolves to ${real}`);
+      if (!lstatSync(real).isDirectory()) throw this.clobber(rel);
     }
-    return p;
+    this.realDirs.set(rel, real);
+    return real;
   }
 
   /** Refuses a symlink target unless, resolved from the link's real directory (following existing links), it stays inside. */
-  private async checkLinkTarget(target: string, linkTarget: string): Promise<void> {
+  private checkLinkTarget(target: string, linkTarget: string): void {
     if (linkTarget === "" || isAbsolute(linkTarget)) throw this.escape(target, `links to ${JSON.stringify(linkTarget)}`);
-    let cur = await this.dir(posix.dirname(target));
+    let cur = this.dir(posix.dirname(target));
     let missing = false;
     for (const part of linkTarget.split("/")) {
       if (part === "" || part === ".") continue;
@@ -127,7 +123,7 @@ class Linker {
         cur = join(cur, part);
       } else {
         try {
-          cur = await realpath(join(cur, part));
+          cur = realpathSync(join(cur, part));
         } catch {
           missing = true;
           cur = join(cur, part);
@@ -138,17 +134,17 @@ class Linker {
   }
 
   /** When `dest` exists: keeps it if identical to what would be written, else refuses. */
-  private async existing(dest: string, target: string, content: { file: string } | { bytes: Buffer } | { link: string }): Promise<Method> {
-    const st = await lstat(dest);
+  private existing(dest: string, target: string, content: { file: string } | { bytes: Buffer } | { link: string }): Method {
+    const st = lstatSync(dest);
     let same = false;
     if ("link" in content) {
-      same = st.isSymbolicLink() && (await readlink(dest)) === content.link;
+      same = st.isSymbolicLink() && readlinkSync(dest) === content.link;
     } else if (st.isFile()) {
       if ("bytes" in content) {
-        same = st.size === content.bytes.length && (await readFile(dest)).equals(content.bytes);
+        same = st.size === content.bytes.length && readFileSync(dest).equals(content.bytes);
       } else {
-        const src = await lstat(content.file);
-        same = (src.ino === st.ino && src.dev === st.dev) || (src.size === st.size && (await sha256File(content.file)) === (await sha256File(dest)));
+        const src = lstatSync(content.file);
+        same = (src.ino === st.ino && src.dev === st.dev) || (src.size === st.size && sha256File(content.file) === sha256File(dest));
       }
     }
     if (!same) throw this.clobber(target);
@@ -157,25 +153,25 @@ class Linker {
   }
 
   /** Writes new bytes (a patched file, an entry point) with `mode`, never replacing a different file. */
-  async write(target: string, bytes: Buffer, mode: number): Promise<Method> {
-    const dest = join(await this.dir(posix.dirname(target)), posix.basename(target));
+  write(target: string, bytes: Buffer, mode: number): Method {
+    const dest = join(this.dir(posix.dirname(target)), posix.basename(target));
     try {
-      await writeFile(dest, bytes, { flag: "wx", mode });
+      writeFileSync(dest, bytes, { flag: "wx", mode });
     } catch (e) {
       if (code(e) === "EEXIST") return this.existing(dest, target, { bytes });
       throw e;
     }
-    await chmod(dest, mode); // not left to the umask
+    chmodSync(dest, mode); // not left to the umask
     return "copy";
   }
 
   /** A regular file: reflink, else hard link (unless no_link or another filesystem), else copy. */
-  async place(src: string, target: string, noLink: boolean): Promise<Method> {
-    const dest = join(await this.dir(posix.dirname(target)), posix.basename(target));
+  place(src: string, target: string, noLink: boolean): Method {
+    const dest = join(this.dir(posix.dirname(target)), posix.basename(target));
     const staging = this.ctx.staging;
     if (!noReflink.has(staging)) {
       try {
-        await copyFile(src, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+        copyFileSync(src, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
         return "reflink";
       } catch (e) {
         if (code(e) === "EEXIST") return this.existing(dest, target, { file: src });
@@ -185,7 +181,7 @@ class Linker {
     }
     if (!noLink && this.ctx.hardlinks) {
       try {
-        await link(src, dest);
+        linkSync(src, dest);
         return "hardlink";
       } catch (e) {
         if (code(e) === "EEXIST") return this.existing(dest, target, { file: src });
@@ -195,7 +191,7 @@ class Linker {
       }
     }
     try {
-      await copyFile(src, dest, constants.COPYFILE_EXCL);
+      copyFileSync(src, dest, constants.COPYFILE_EXCL);
       return "copy";
     } catch (e) {
       if (code(e) === "EEXIST") return this.existing(dest, target, { file: src });
@@ -204,19 +200,19 @@ class Linker {
     }
   }
 
-  async softlink(src: string, target: string): Promise<Method> {
+  softlink(src: string, target: string): Method {
     let linkTarget: string;
     try {
-      linkTarget = await readlink(src);
+      linkTarget = readlinkSync(src);
     } catch (e) {
       if (code(e) === "ENOENT") throw this.missing(target);
       if (code(e) === "EINVAL") throw new InputError("package.not-a-link", `${this.label}: ${target} is listed as a softlink but is not one in ${this.pkg.dir}`);
       throw e;
     }
-    await this.checkLinkTarget(target, linkTarget);
-    const dest = join(await this.dir(posix.dirname(target)), posix.basename(target));
+    this.checkLinkTarget(target, linkTarget);
+    const dest = join(this.dir(posix.dirname(target)), posix.basename(target));
     try {
-      await symlink(linkTarget, dest);
+      symlinkSync(linkTarget, dest);
     } catch (e) {
       if (code(e) === "EEXIST") return this.existing(dest, target, { link: linkTarget });
       throw e;
@@ -231,7 +227,7 @@ class Linker {
   }
 
   /** Links one entry of the package to `target` (its path in the prefix) and describes it for conda-meta. */
-  async entry(e: PathEntry, target: string): Promise<{ path: LinkedPath; method: Method }> {
+  entry(e: PathEntry, target: string): { path: LinkedPath; method: Method } {
     const src = join(this.pkg.dir, e.path);
     const path: LinkedPath = { _path: target, path_type: e.type };
     if (e.sha256) path.sha256 = e.sha256;
@@ -239,17 +235,17 @@ class Linker {
     if (e.noLink) path.no_link = true;
     let method: Method;
     if (e.type === "directory") {
-      await this.dir(target);
+      this.dir(target);
       method = "directory";
     } else if (e.type === "softlink") {
-      method = await this.softlink(src, target);
+      method = this.softlink(src, target);
     } else if (e.prefixPlaceholder) {
       let st;
       let data: Buffer;
       try {
-        st = await lstat(src);
+        st = lstatSync(src);
         if (!st.isFile()) throw new InputError("package.not-a-file", `${this.label}: ${e.path} carries a prefix placeholder but is not a regular file`);
-        data = await readFile(src);
+        data = readFileSync(src);
       } catch (err) {
         if (code(err) === "ENOENT") throw this.missing(target);
         throw err;
@@ -265,24 +261,33 @@ class Linker {
       Object.assign(path, { prefix_placeholder: e.prefixPlaceholder, file_mode: mode, sha256_in_prefix: sha256(out) });
       path.sha256 ??= sha256(data);
       path.size_in_bytes ??= data.length;
-      method = await this.write(target, out, st.mode & 0o7777);
+      method = this.write(target, out, st.mode & 0o7777);
     } else {
-      method = await this.place(src, target, e.noLink === true);
+      method = this.place(src, target, e.noLink === true);
       if (e.sha256) path.sha256_in_prefix = e.sha256;
     }
     return { path, method };
   }
 }
 
-/** Links `pkg` into `ctx.staging` (rewritten for `ctx.prefix`) and returns what conda-meta records. */
-export async function linkPackage(pkg: ExtractedPackage, ctx: LinkContext): Promise<LinkedPackage> {
-  const entries = await readPackagePaths(pkg.dir);
-  await mkdir(ctx.staging, { recursive: true });
-  const linker = new Linker(pkg, ctx, await realpath(ctx.staging));
-  const label = linker.label;
+/** What linking one package will do, read from its `info/` ahead of time (see planLink). */
+export interface LinkPlan {
+  pkg: ExtractedPackage;
+  entries: { e: PathEntry; target: string }[];
+  entryPoints: { target: string; content: string; mode: number }[];
+}
 
+/**
+ * Reads and checks what `pkg` installs (info/paths.json or its older equivalents, noarch python
+ * paths and entry points) without writing anything: an installer reads the next packages' info/
+ * while it links the current one. Rejects with the errors linkPackage would.
+ */
+export async function planLink(pkg: ExtractedPackage, ctx: LinkContext): Promise<LinkPlan> {
+  const entries = await readPackagePaths(pkg.dir);
+  const r = pkg.record;
+  const label = `${r.name}-${r.version}-${r.build}`;
   let targetOf = (path: string): string => path;
-  const entryPoints: { target: string; content: string; mode: number }[] = [];
+  const entryPoints: LinkPlan["entryPoints"] = [];
   // Locks read from conda-lock files do not say noarch: the package's index.json does.
   const noarch = pkg.record.noarch ?? (existsSync(join(pkg.dir, "info", "index.json")) ? (await readIndexJson(pkg.dir)).noarch : undefined);
   if (noarch === "python") {
@@ -307,29 +312,50 @@ export async function linkPackage(pkg: ExtractedPackage, ctx: LinkContext): Prom
     if (seen.has(target)) throw new InputError("package.duplicate-path", `${label} installs ${target} twice`);
     seen.add(target);
   }
+  return { pkg, entries: plan, entryPoints };
+}
 
+/** Links a planned package into `ctx.staging` (rewritten for `ctx.prefix`) and returns what conda-meta records. */
+export async function applyLink(plan: LinkPlan, ctx: LinkContext): Promise<LinkedPackage> {
+  let checked = checkedDirs.get(ctx);
+  if (!checked) {
+    mkdirSync(ctx.staging, { recursive: true });
+    checked = { root: realpathSync(ctx.staging), dirs: new Map() };
+    checkedDirs.set(ctx, checked);
+  }
+  const linker = new Linker(plan.pkg, ctx, checked.root, checked.dirs);
+  const label = linker.label;
   const paths: LinkedPath[] = [];
   const methods = new Set<Method>();
   const wrap = (target: string, e: unknown): unknown =>
     isCondaopsError(e) ? e : new InfraError("install.link", `${label}: cannot link ${target} into ${ctx.staging}: ${(e as Error).message}`, { cause: e });
 
-  // Parent directories first (each checked once), then the entries, in parallel.
-  await forEachLimit([...new Set(plan.map((p) => posix.dirname(p.target)))], PARALLEL, async (d) => {
-    await linker.dir(d).catch((e: unknown) => Promise.reject(wrap(d, e)));
-  });
-  await forEachLimit(plan, PARALLEL, async ({ e, target }) => {
+  // Parent directories first (each checked once), then the entries.
+  for (const d of new Set(plan.entries.map((p) => posix.dirname(p.target)))) {
     try {
-      const r = await linker.entry(e, target);
+      linker.dir(d);
+    } catch (e) {
+      throw wrap(d, e);
+    }
+  }
+  let sinceTurn = 0;
+  for (const { e, target } of plan.entries) {
+    try {
+      const r = linker.entry(e, target);
       paths.push(r.path);
       methods.add(r.method);
     } catch (err) {
       throw wrap(target, err);
     }
-  });
-  for (const ep of entryPoints) {
+    if (++sinceTurn === YIELD_EVERY) {
+      sinceTurn = 0;
+      await turn();
+    }
+  }
+  for (const ep of plan.entryPoints) {
     const bytes = Buffer.from(ep.content);
     try {
-      methods.add(await linker.write(ep.target, bytes, ep.mode));
+      methods.add(linker.write(ep.target, bytes, ep.mode));
     } catch (err) {
       throw wrap(ep.target, err);
     }
@@ -339,4 +365,9 @@ export async function linkPackage(pkg: ExtractedPackage, ctx: LinkContext): Prom
 
   paths.sort((a, b) => (a._path < b._path ? -1 : a._path > b._path ? 1 : 0));
   return { files: paths.map((p) => p._path), paths, linkType: methods.has("hardlink") ? "hardlink" : "copy" };
+}
+
+/** Links `pkg` into `ctx.staging` (rewritten for `ctx.prefix`) and returns what conda-meta records. */
+export async function linkPackage(pkg: ExtractedPackage, ctx: LinkContext): Promise<LinkedPackage> {
+  return applyLink(await planLink(pkg, ctx), ctx);
 }

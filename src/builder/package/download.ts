@@ -9,11 +9,12 @@
  */
 import { createHash } from "node:crypto";
 import type { Hash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
-import type { FileHandle } from "node:fs/promises";
+// Small file operations are synchronous: a promise round trip through the thread pool costs ten
+// times the call itself, per package. Only fsync, which waits for the disk, stays asynchronous.
+import { closeSync, fsync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import type { ChannelCredential } from "../../config/types.ts";
 import { InfraError, InputError, isCondaopsError } from "../../errors.ts";
 import { authorize, credentialFor, secretsOf } from "../channels/credentials.ts";
@@ -58,14 +59,27 @@ interface Digest {
   size: number;
 }
 const newDigest = (): Digest => ({ sha: createHash("sha256"), md5: createHash("md5"), size: 0 });
+const fsyncFd = promisify(fsync);
+const writeAll = (fd: number, chunk: Uint8Array): void => {
+  for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
+};
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Streams a file through a digest (and optionally into `out`). */
-async function hashFile(path: string, d: Digest = newDigest(), out?: FileHandle): Promise<Digest> {
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    d.sha.update(chunk);
-    d.md5.update(chunk);
-    d.size += chunk.length;
-    if (out) await out.write(chunk);
+/** Reads a file through a digest (and optionally into the descriptor `out`), a MiB at a time. */
+async function hashFile(path: string, d: Digest = newDigest(), out?: number): Promise<Digest> {
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) {
+      const chunk = buf.subarray(0, n);
+      d.sha.update(chunk);
+      d.md5.update(chunk);
+      d.size += n;
+      if (out !== undefined) writeAll(out, chunk);
+      if (n === buf.length) await yieldToLoop(); // a large file: let the event loop breathe
+    }
+  } finally {
+    closeSync(fd);
   }
   return d;
 }
@@ -93,7 +107,7 @@ function checksumError(shown: string, why: string): InputError {
 /** Downloads `url` (without credentials: they come from `credentials`) to `dest`, verified against `expected`. */
 export async function downloadPackage(url: string, dest: string, expected: ExpectedDigest, opts: DownloadOptions = {}): Promise<DownloadResult> {
   if (!expected.sha256 && !expected.md5) throw new InputError("package.checksum", `${redactUrl(url)}: the lock has neither a sha256 nor an md5 for it`, { hint: "lock the environment again" });
-  await mkdir(dirname(dest), { recursive: true });
+  mkdirSync(dirname(dest), { recursive: true });
   return url.startsWith("file://") ? await copyLocal(url, dest, expected, opts) : await downloadHttp(url, dest, expected, opts);
 }
 
@@ -101,28 +115,28 @@ async function finish(part: string, dest: string, d: Digest, expected: ExpectedD
   const got = { sha256: d.sha.digest("hex"), md5: d.md5.digest("hex"), size: d.size };
   const bad = digestMismatch(got, expected);
   if (bad) {
-    await rm(part, { force: true });
+    rmSync(part, { force: true });
     throw checksumError(shown, bad);
   }
-  await rename(part, dest);
+  renameSync(part, dest);
   return got;
 }
 
 async function copyLocal(url: string, dest: string, expected: ExpectedDigest, opts: DownloadOptions): Promise<DownloadResult> {
   const src = fileURLToPath(url);
   const part = `${dest}.part`;
-  const out = await open(part, "w", 0o644);
+  const out = openSync(part, "w", 0o644);
   let d: Digest;
   try {
     d = await hashFile(src, newDigest(), out);
-    await out.sync();
+    await fsyncFd(out);
   } catch (e) {
-    await out.close();
-    await rm(part, { force: true });
+    closeSync(out);
+    rmSync(part, { force: true });
     const code = (e as NodeJS.ErrnoException).code;
     throw new InfraError(code === "ENOENT" ? "package.not-found" : "package.read", `cannot read ${src}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`, { cause: e });
   }
-  await out.close();
+  closeSync(out);
   opts.onBytes?.(d.size);
   return { ...(await finish(part, dest, d, expected, src)), resumedFrom: 0, requests: 0 };
 }
@@ -148,9 +162,9 @@ async function downloadHttp(url: string, dest: string, expected: ExpectedDigest,
 
   for (let attempt = 0; attempt < attempts; attempt++) {
     if (attempt > 0) await sleep(Math.min(250 * 2 ** (attempt - 1), 5_000) * (0.75 + Math.random() / 2));
-    let offset = await stat(part).then((s) => s.size, () => 0);
+    let offset = statSync(part, { throwIfNoEntry: false })?.size ?? 0;
     if (expected.size !== undefined && offset > expected.size) {
-      await rm(part, { force: true });
+      rmSync(part, { force: true });
       offset = 0;
     }
     let d = newDigest();
@@ -194,7 +208,7 @@ async function downloadHttp(url: string, dest: string, expected: ExpectedDigest,
       }
       if (res.status === 416 && offset > 0) {
         // The part is not a prefix of what the server has now: start again.
-        await rm(part, { force: true });
+        rmSync(part, { force: true });
         throw new Transient("HTTP 416 for a resumed download");
       }
       if (res.status === 429 || res.status >= 500) throw new Transient(`HTTP ${res.status}`);
@@ -204,7 +218,7 @@ async function downloadHttp(url: string, dest: string, expected: ExpectedDigest,
         const m = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(res.headers.get("content-range") ?? "");
         append = offset > 0 && m !== null && Number(m[1]) === offset;
         if (!append) {
-          await rm(part, { force: true });
+          rmSync(part, { force: true });
           throw new Transient("HTTP 206 with an unexpected Content-Range");
         }
       }
@@ -214,9 +228,20 @@ async function downloadHttp(url: string, dest: string, expected: ExpectedDigest,
         report(-reported);
       }
       const declared = Number(res.headers.get("content-length") ?? Number.NaN);
-      const out = await open(part, append ? "a" : "w", 0o644);
+      let out: number | undefined;
+      const closeOut = (): void => {
+        if (out === undefined) return;
+        const fd = out;
+        out = undefined;
+        try {
+          closeSync(fd);
+        } catch {
+          // already reported by the write that failed
+        }
+      };
       let received = 0;
       try {
+        out = openSync(part, append ? "a" : "w", 0o644);
         if (!res.body) throw new Transient("empty response");
         for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
           timer.refresh();
@@ -225,21 +250,21 @@ async function downloadHttp(url: string, dest: string, expected: ExpectedDigest,
           d.size += chunk.length;
           received += chunk.length;
           if (expected.size !== undefined && d.size > expected.size) {
-            await out.close().catch(() => undefined);
-            await rm(part, { force: true });
+            closeOut();
+            rmSync(part, { force: true });
             throw checksumError(shown, `the server sends more than the lock's ${expected.size} bytes`);
           }
-          await out.write(chunk);
+          writeAll(out, chunk);
           report(chunk.length);
         }
-        await out.sync();
+        await fsyncFd(out);
       } catch (e) {
         if (isCondaopsError(e)) throw e;
         // A failed write (disk full) is not the network's fault: no retry.
         if (typeof (e as NodeJS.ErrnoException).syscall === "string") throw new InfraError("package.write", `cannot write ${part}: ${(e as Error).message}`, { hint: "check free space and permissions of the package cache" });
         throw new Transient(reason(e, ac.signal));
       } finally {
-        await out.close().catch(() => undefined);
+        closeOut();
       }
       if (Number.isFinite(declared) && res.headers.get("content-encoding") === null && received !== declared) throw new Transient(`cut off after ${received} of ${declared} bytes`);
       try {

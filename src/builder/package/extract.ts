@@ -1,26 +1,29 @@
 /**
- * Streaming extraction of conda packages (`.tar.bz2`: the `bzip2` CLI piped into tar-stream;
- * `.conda`: yauzl → zstd-napi → tar-stream), refusing anything a hostile archive could use to write
- * outside the package or exhaust the disk. Nothing is trusted: every member name is normalised
- * and checked, links are resolved against the archive's own entries, sizes are counted as they
- * stream, and the destination is a fresh folder that is deleted again on any failure, so the
- * caller only ever renames a complete, checked tree into place.
+ * Streaming extraction of conda packages (`.tar.bz2`: the `bzip2` CLI piped into a tar reader;
+ * `.conda`: yauzl's zip directory, then zstd-napi → the tar reader), refusing anything a hostile
+ * archive could use to write outside the package or exhaust the disk. Nothing is trusted: every
+ * member name is normalised and checked, links are resolved against the archive's own entries,
+ * sizes are counted as they stream, and the destination is a fresh folder that is deleted again
+ * on any failure, so the caller only ever renames a complete, checked tree into place.
+ *
+ * The hot path is synchronous: stored `.conda` members are read with readSync, decompressed into
+ * one reused buffer and parsed by a push-style tar reader (tar-parse.ts) that writes each file
+ * as its bytes arrive. Only the bzip2 child's output and deflated zip members arrive as streams;
+ * their chunks go through the same synchronous path. Run it off the main thread (extract-pool.ts).
  */
 import { spawn } from "node:child_process";
 // Entries are written with synchronous calls: microseconds each, where a promise round trip per
 // open/write/chmod/close made extraction of many small files some 30 times slower than tar.
-import { chmodSync, closeSync, constants, fchmodSync, linkSync, mkdirSync, openSync, symlinkSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, fchmodSync, linkSync, mkdirSync, openSync, readSync, symlinkSync, writeSync } from "node:fs";
 import { chmod, mkdir, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { Transform } from "node:stream";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { extract as tarExtract } from "tar-stream";
-import type { Header as TarHeader } from "tar-stream";
 import yauzl from "yauzl";
 import type { Entry as ZipEntry, ZipFile } from "yauzl";
 import zstd from "zstd-napi/binding.js";
 import { InfraError, InputError, isCondaopsError } from "../../errors.ts";
+import { TarParser } from "./tar-parse.ts";
+import type { TarMember, TarSink } from "./tar-parse.ts";
 
 export interface ExtractLimits {
   /** Bytes the whole archive may unpack to (tar headers included). Default 8 GiB. */
@@ -52,7 +55,7 @@ const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | 
 type Kind = "file" | "dir" | "symlink";
 
 /** One extraction: the tree built so far (authoritative, since `dest` is fresh and ours), the byte budget, stats. */
-class Extraction {
+class Extraction implements TarSink {
   readonly entries = new Map<string, Kind>();
   readonly symlinks = new Map<string, string>();
   readonly stats: ExtractStats = { files: 0, symlinks: 0, hardlinks: 0, bytes: 0 };
@@ -60,7 +63,8 @@ class Extraction {
   unpacked = 0;
   declared = 0;
   members = 0;
-  failure: InputError | undefined;
+  /** The file being written, while its body streams in. */
+  private out: { fd: number; mode: number } | undefined;
 
   constructor(
     readonly archive: string,
@@ -86,14 +90,32 @@ class Extraction {
    * Counts decompressed bytes (headers and padding too) as they stream and aborts once they pass
    * the budget by more than the read-ahead; file contents are held to the budget exactly, at their headers.
    */
-  counter(member: string): Transform {
-    return new Transform({
-      transform: (chunk: Buffer, _enc, done) => {
-        this.unpacked += chunk.length;
-        if (this.unpacked > this.budget + Math.min(this.budget, STREAM_SLACK)) done((this.failure = this.overBudget(member)));
-        else done(null, chunk);
+  count(bytes: number, member: string): void {
+    this.unpacked += bytes;
+    if (this.unpacked > this.budget + Math.min(this.budget, STREAM_SLACK)) throw this.overBudget(member);
+  }
+
+  /** A tar reader writing members into this extraction; `member` names the stream in errors. */
+  reader(member: string): { write(chunk: Buffer): void; end(): void } {
+    const parser = new TarParser(this);
+    return {
+      write: (chunk) => {
+        this.count(chunk.length, member);
+        parser.write(chunk);
       },
-    });
+      end: () => parser.end(),
+    };
+  }
+
+  /** Closes the file being written, if any (after a failure). */
+  abort(): void {
+    const out = this.out;
+    this.out = undefined;
+    try {
+      if (out) closeSync(out.fd);
+    } catch {
+      // the failure being reported matters more
+    }
   }
 
   /** `a/./b/` → `a/b`; refuses absolute paths and `..`. Returns "" for the root itself. */
@@ -152,11 +174,11 @@ class Extraction {
     return true;
   }
 
-  /** Writes one member; true when it read the body. */
-  async entry(header: TarHeader, body: AsyncIterable<Buffer>): Promise<boolean> {
+  /** Checks one member and creates what it names; true when its body is to be written (a file). */
+  entry(header: TarMember): boolean {
     const shown = header.name;
     const type = header.type ?? "file";
-    const size = header.size ?? 0;
+    const size = header.size;
     if (++this.members > this.limits.maxEntries) throw this.refuse("package.too-large", `more than ${this.limits.maxEntries} entries`);
     // Checked on the declared size, before a byte of it is written: a bomb fails at its header.
     this.declared += size;
@@ -176,24 +198,11 @@ class Extraction {
         this.parents(rel, shown);
         this.claim(rel, "file", shown);
         const mode = (header.mode ?? 0o644) & 0o111 ? 0o755 : 0o644;
-        let fd: number;
         try {
-          fd = openSync(join(this.dest, rel), WRITE_FLAGS, mode);
+          this.out = { fd: openSync(join(this.dest, rel), WRITE_FLAGS, mode), mode };
         } catch (e) {
           throw (e as NodeJS.ErrnoException).code === "EEXIST" ? this.refuse("package.duplicate", `entry ${JSON.stringify(shown)} clashes with an earlier entry`) : e;
         }
-        try {
-          for (const chunks = body[Symbol.asyncIterator](); ; ) {
-            const next = await chunks.next();
-            if (next.done) break;
-            for (let off = 0; off < next.value.length; ) off += writeSync(fd, next.value, off);
-            this.stats.bytes += next.value.length;
-          }
-          fchmodSync(fd, mode);
-        } finally {
-          closeSync(fd);
-        }
-        this.stats.files++;
         return true;
       }
       case "symlink": {
@@ -232,6 +241,25 @@ class Extraction {
     }
   }
 
+  /** Bytes of the file being written. */
+  data(chunk: Buffer): void {
+    const fd = (this.out as { fd: number }).fd;
+    for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
+    this.stats.bytes += chunk.length;
+  }
+
+  /** The file's body is complete. */
+  end(): void {
+    const out = this.out as { fd: number; mode: number };
+    this.out = undefined;
+    try {
+      fchmodSync(out.fd, out.mode);
+    } finally {
+      closeSync(out.fd);
+    }
+    this.stats.files++;
+  }
+
   /** Symlinks are checked again once every entry is known: a later symlink can change where an earlier one leads. */
   checkLinks(): void {
     for (const [rel, target] of this.symlinks) {
@@ -239,30 +267,6 @@ class Extraction {
     }
   }
 
-  /** Reads one tar stream into the tree. */
-  async tar(source: Readable, member: string, zstdCompressed: boolean): Promise<void> {
-    const ex = tarExtract();
-    const feeding = zstdCompressed ? pipeline(source, unzstd, this.counter(member), ex) : pipeline(source, this.counter(member), ex);
-    feeding.catch(() => undefined);
-    try {
-      // Iterated by hand: a `for await` that throws calls the iterator's return(), which in
-      // tar-stream can wait forever for a close that never comes.
-      for (const entries = ex[Symbol.asyncIterator](); ; ) {
-        const next = await entries.next();
-        if (next.done) break;
-        // streamx Readables are async iterables of Buffers; their typings do not say so.
-        const body = next.value as unknown as AsyncIterable<Buffer>;
-        // Bodies of files are read by entry(); those of links and folders (normally empty) are let go.
-        if (!(await this.entry(next.value.header, body))) next.value.resume();
-      }
-    } catch (e) {
-      source.destroy();
-      ex.destroy();
-      // A budget error raised upstream may reach the tar reader as a bare stream error: prefer it.
-      throw !isCondaopsError(e) && this.failure ? this.failure : e;
-    }
-    await feeding;
-  }
 }
 
 function mkdirOnce(path: string): void {
@@ -276,28 +280,33 @@ function mkdirOnce(path: string): void {
 }
 
 /**
- * zstd decompression that honours backpressure: one output buffer at a time, each handed on
- * before the next is made. (zstd-napi's DecompressStream pushes everything one input chunk
- * expands to at once: a 64 KiB chunk of a bomb is gigabytes of memory.)
+ * zstd decompression into one reused buffer: each piece is handed to `sink` (which must not keep
+ * it) before the next is made, so a bomb costs no memory. (zstd-napi's DecompressStream pushes
+ * everything one input chunk expands to at once: a 64 KiB chunk of a bomb is gigabytes.)
  */
-async function* unzstd(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const dctx = new zstd.DCtx();
-  const outSize = zstd.dStreamOutSize();
-  let inFrame = false;
-  for await (const chunk of source) {
+class Unzstd {
+  private readonly dctx = new zstd.DCtx();
+  private readonly out = Buffer.allocUnsafe(zstd.dStreamOutSize());
+  private inFrame = false;
+
+  constructor(private readonly sink: (chunk: Buffer) => void) {}
+
+  write(chunk: Buffer): void {
     let src = chunk;
     for (;;) {
-      const dst = Buffer.allocUnsafe(outSize);
-      const [ret, produced, consumed] = dctx.decompressStream(dst, src);
+      const [ret, produced, consumed] = this.dctx.decompressStream(this.out, src);
       src = src.subarray(consumed);
-      if (produced > 0) yield dst.subarray(0, produced);
-      if (src.length === 0 && (produced < dst.length || ret === 0)) {
-        inFrame = ret !== 0;
-        break;
+      if (produced > 0) this.sink(this.out.subarray(0, produced));
+      if (src.length === 0 && (produced < this.out.length || ret === 0)) {
+        this.inFrame = ret !== 0;
+        return;
       }
     }
   }
-  if (inFrame) throw new Error("the zstd stream ends in the middle of a frame");
+
+  end(): void {
+    if (this.inFrame) throw new Error("the zstd stream ends in the middle of a frame");
+  }
 }
 
 const CONTENT_ERRNOS = new Set(["ENAMETOOLONG", "ENOTDIR", "EISDIR", "ELOOP", "EEXIST", "EINVAL", "EILSEQ"]);
@@ -319,7 +328,9 @@ async function extractTarBz2(x: Extraction): Promise<void> {
   });
   exited.catch(() => undefined);
   try {
-    await x.tar(child.stdout, basename(x.archive), false);
+    const tar = x.reader(basename(x.archive));
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) tar.write(chunk);
+    tar.end();
   } catch (e) {
     child.kill("SIGKILL");
     const code = await exited.catch((err: unknown) => err);
@@ -332,6 +343,43 @@ async function extractTarBz2(x: Extraction): Promise<void> {
   if (code !== 0) throw x.refuse("package.corrupt", `bzip2 cannot decompress it (${stderr.trim().split("\n")[0] || `exit ${code}`})`, "the archive is truncated or corrupt; delete it and download it again");
 }
 
+/** A zstd-compressed tar member of a .conda, decoded into the extraction as its bytes are written. */
+function zstdTar(x: Extraction, member: string): { write(chunk: Buffer): void; end(): void } {
+  const tar = x.reader(member);
+  const z = new Unzstd((chunk) => tar.write(chunk));
+  return {
+    write: (chunk) => z.write(chunk),
+    end: () => {
+      z.end();
+      tar.end();
+    },
+  };
+}
+
+/** Where a zip member's data starts (after its local header), checked to lie inside the file, as yauzl checks it. */
+function memberDataStart(fd: number, entry: ZipEntry, fileSize: number): number {
+  const header = Buffer.alloc(30);
+  if (readSync(fd, header, 0, 30, entry.relativeOffsetOfLocalHeader) !== 30) throw new Error("unexpected EOF in a local file header");
+  const signature = header.readUInt32LE(0);
+  if (signature !== 0x04034b50) throw new Error(`invalid local file header signature: 0x${signature.toString(16)}`);
+  const start = entry.relativeOffsetOfLocalHeader + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+  if (start + entry.compressedSize > fileSize) throw new Error(`file data overflows file bounds: ${start} + ${entry.compressedSize} > ${fileSize}`);
+  return start;
+}
+
+/** A stored member, read synchronously in 256 KiB pieces through one buffer. */
+function readStored(fd: number, start: number, size: number, into: { write(chunk: Buffer): void; end(): void }): void {
+  const buf = Buffer.allocUnsafe(Math.max(1, Math.min(size, 1 << 18)));
+  for (let pos = start, left = size; left > 0; ) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, left), pos);
+    if (n === 0) throw new Error("unexpected end of the archive");
+    pos += n;
+    left -= n;
+    into.write(buf.subarray(0, n));
+  }
+  into.end();
+}
+
 async function extractConda(x: Extraction): Promise<void> {
   let zip: ZipFile;
   try {
@@ -339,6 +387,7 @@ async function extractConda(x: Extraction): Promise<void> {
   } catch (e) {
     throw x.refuse("package.corrupt", `not a readable .conda (zip) archive (${(e as Error).message})`, "the archive is truncated or corrupt; delete it and download it again");
   }
+  let fd: number | undefined;
   try {
     const seen = new Set<string>();
     let info = false;
@@ -362,9 +411,23 @@ async function extractConda(x: Extraction): Promise<void> {
       if (entry.uncompressedSize > x.budget) throw x.overBudget(`zip member ${JSON.stringify(name)}`);
       if (isInfo) info = true;
       else pkg = true;
-      const stream = await zip.openReadStreamPromise(entry);
+      // Stored members (what conda writes) are read here, synchronously; deflated ones through yauzl.
+      let stored: number | undefined;
+      let stream: Readable | undefined;
+      if (entry.compressionMethod === 0) {
+        fd ??= openSync(x.archive, "r");
+        stored = memberDataStart(fd, entry, x.archiveSize);
+      } else {
+        stream = await zip.openReadStreamPromise(entry);
+      }
       try {
-        await x.tar(stream, name, true);
+        const tar = zstdTar(x, name);
+        if (stream) {
+          for await (const chunk of stream as AsyncIterable<Buffer>) tar.write(chunk);
+          tar.end();
+        } else {
+          readStored(fd as number, stored as number, entry.compressedSize, tar);
+        }
       } catch (e) {
         if (isCondaopsError(e) || isSystemError(e)) throw e;
         throw x.refuse("package.corrupt", `zip member ${JSON.stringify(name)} does not decompress (${(e as Error).message})`, "the archive is truncated or corrupt; delete it and download it again");
@@ -376,6 +439,7 @@ async function extractConda(x: Extraction): Promise<void> {
     throw x.refuse("package.corrupt", `the zip structure is damaged (${(e as Error).message})`, "the archive is truncated or corrupt; delete it and download it again");
   } finally {
     zip.close();
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -411,6 +475,7 @@ export async function extractArchive(archivePath: string, dest: string, limits: 
     await chmod(dest, 0o755);
     return x.stats;
   } catch (e) {
+    x.abort();
     await rm(dest, { recursive: true, force: true, maxRetries: 3 });
     if (isCondaopsError(e)) throw e;
     const err = e as NodeJS.ErrnoException;

@@ -13,6 +13,8 @@ import { solveEnvironment } from "../../../src/builder/solve/solve.ts";
 import type { Lock } from "../../../src/builder/lock/types.ts";
 import { serializeCondaLock } from "../../../src/builder/lock/conda-lock-v1.ts";
 import { DEFAULT_VIRTUAL_PACKAGES } from "../../../src/config/index.ts";
+import { installOrder } from "../../../src/builder/lock/explicit.ts";
+import type { Progress } from "../../../src/builder/progress.ts";
 import { InputError } from "../../../src/errors.ts";
 import { sharedUniverse } from "../../fixtures/universe.ts";
 import type { Universe } from "../../fixtures/universe.ts";
@@ -81,6 +83,32 @@ test("a bad package fails the install and leaves neither a prefix nor a partial 
   await assert.rejects(installLock(broken, options(prefix, { cache: createPackageCache({ root: join(work, "cache-broken") }) })), (e: unknown) => e instanceof InputError && /sha256/.test(e.message));
   assert.equal(existsSync(prefix), false);
   assert.deepEqual((await readdir(join(work, "envs"))).filter((n) => n.startsWith("broken")), []);
+});
+
+test("packages are linked while later ones still download; a failure of the last leaves nothing", async () => {
+  const order = installOrder(lock.packages.filter((p) => p.platform === "linux-64" && p.manager === "conda"));
+  const last = order[order.length - 1] as Lock["packages"][number];
+  const events: string[] = [];
+  const progress: Progress = { phase: (name) => ({ tick: (n = 1) => void events.push(`${name} tick ${n}`), addTotal: () => undefined, done: () => void events.push(`${name} done`) }) };
+  server.hook(new RegExp(`/${last.filename.replace(/[.+]/g, "\\$&")}$`), { kind: "delay", ms: 1500 });
+  try {
+    const prefix = join(work, "envs", "overlap");
+    await installLock(lock, options(prefix, { cache: createPackageCache({ root: join(work, "cache-overlap") }), progress }));
+    // Phases are reported in turn; the link phase opens counting the packages linked while the last one downloaded.
+    const first = events.findIndex((e) => e.startsWith("link tick"));
+    assert.ok(first > events.indexOf("fetch done"), events.join(", "));
+    assert.ok(Number(events[first]?.split(" ")[2]) >= 1, events.join(", "));
+    assert.equal((await readdir(join(prefix, "conda-meta"))).filter((f) => f.endsWith(".json")).length, order.length);
+
+    const broken: Lock = { ...lock, packages: lock.packages.map((p) => (p === last ? { ...p, sha256: "0".repeat(64) } : p)) };
+    const failed = join(work, "envs", "overlap-broken");
+    events.length = 0;
+    await assert.rejects(installLock(broken, options(failed, { cache: createPackageCache({ root: join(work, "cache-overlap-broken") }), progress })), (e: unknown) => e instanceof InputError && /sha256/.test(e.message));
+    assert.equal(existsSync(failed), false);
+    assert.deepEqual((await readdir(join(work, "envs"))).filter((n) => n.startsWith("overlap-broken")), [], "no partial folder left");
+  } finally {
+    server.clearHooks();
+  }
 });
 
 test("an existing prefix is never overwritten; a too-long prefix is refused before any work", async () => {
