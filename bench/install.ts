@@ -63,17 +63,9 @@ export async function run(): Promise<void> {
         depends: [], constrains: [], manager: "conda", category: "main", optional: false,
       }));
       const lock: Lock = { platforms: ["linux-64"], channels: [server.url], contentHash: {}, sources: [], packages, metadata: {} };
-      const cacheRoot = join(dir, "cache");
-      const install = (prefix: string) => installLock(lock, { prefix, platform: "linux-64", cache: createPackageCache({ root: cacheRoot }), concurrency: CONCURRENCY, linkScripts: false });
-
-      const cold = await timed(() => install(join(dir, "envs", "cold")));
-      const rssCold = peakRssMb();
-      const warm = await timed(() => install(join(dir, "envs", "warm")));
-
-      // Baselines, same machine, same process, same parallelism.
-      const cli = join(dir, "cli");
+      const install = (prefix: string, cacheRoot: string) => installLock(lock, { prefix, platform: "linux-64", cache: createPackageCache({ root: cacheRoot }), concurrency: CONCURRENCY, linkScripts: false });
       const cliLimit = pLimit(CONCURRENCY);
-      const extractCli = await timed(() =>
+      const extractCli = (cli: string) =>
         Promise.all(
           built.map((b) =>
             cliLimit(async () => {
@@ -86,11 +78,25 @@ export async function run(): Promise<void> {
               }
             }),
           ),
-        ),
-      );
-      const cpal = await timed(() => exec("sh", ["-c", `mkdir -p "$2" && for d in "$1"/*/; do cp -al "$d". "$2"/; done`, "sh", cli, join(dir, "cpal")]));
+        );
+      // ABBA order, best of two each: on some filesystems whichever run creates files right after
+      // a large deletion pays for it, so a single fixed order would measure the order.
+      const cold1 = await timed(() => install(join(dir, "envs", "cold1"), join(dir, "cache1")));
+      const rssCold = peakRssMb();
+      const cli1 = await timed(() => extractCli(join(dir, "cli1")));
+      const cli2 = await timed(() => extractCli(join(dir, "cli2")));
+      const cold2 = await timed(() => install(join(dir, "envs", "cold2"), join(dir, "cache2")));
+      const cold = cold1.ms <= cold2.ms ? cold1 : cold2;
+      const extractMs = Math.min(cli1.ms, cli2.ms);
+      const warm1 = await timed(() => install(join(dir, "envs", "warm1"), join(dir, "cache1")));
+      const cpal1 = await timed(() => exec("sh", ["-c", `mkdir -p "$2" && for d in "$1"/*/; do cp -al "$d". "$2"/; done`, "sh", join(dir, "cli1"), join(dir, "cpal1")]));
+      const cpal2 = await timed(() => exec("sh", ["-c", `mkdir -p "$2" && for d in "$1"/*/; do cp -al "$d". "$2"/; done`, "sh", join(dir, "cli2"), join(dir, "cpal2")]));
+      const warm2 = await timed(() => install(join(dir, "envs", "warm2"), join(dir, "cache2")));
+      const warm = { ms: Math.min(warm1.ms, warm2.ms) };
+      const cpal = { ms: Math.min(cpal1.ms, cpal2.ms) };
+      const extractCliResult = { ms: extractMs };
 
-      console.log(`cold install: ${cold.ms} ms (${cold.value.files} files, ${cold.value.linkType}); CLI extraction baseline: ${extractCli.ms} ms; ratio ${(cold.ms / extractCli.ms).toFixed(2)}x (goal <= 1.2x)`);
+      console.log(`cold install: ${cold.ms} ms (${cold.value.files} files, ${cold.value.linkType}); CLI extraction baseline: ${extractCliResult.ms} ms; ratio ${(cold.ms / extractCliResult.ms).toFixed(2)}x (goal <= 1.2x)`);
       console.log(`warm install: ${warm.ms} ms; cp -al baseline: ${cpal.ms} ms; ratio ${(warm.ms / cpal.ms).toFixed(2)}x (goal <= 1.5x)`);
       console.log(`peak RSS: ${rssCold} MB after the cold install, ${peakRssMb()} MB at the end`);
     } finally {

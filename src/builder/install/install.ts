@@ -12,10 +12,12 @@ import { hostname } from "node:os";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import pLimit from "p-limit";
 import { InfraError, InputError } from "../../errors.ts";
+import { processAlive } from "../../fs/process-alive.ts";
 import { installOrder } from "../lock/explicit.ts";
 import type { Lock, LockedPackage } from "../lock/types.ts";
 import { SILENT_PROGRESS } from "../progress.ts";
 import type { Phase, Progress } from "../progress.ts";
+import { compilePython } from "./compile-python.ts";
 import { writeCondaMetaRecord, writeHistory, writeState } from "./conda-meta.ts";
 import { applyLink, planLink } from "./link-package.ts";
 import type { LinkPlan } from "./link-package.ts";
@@ -37,6 +39,8 @@ export interface InstallOptions {
   concurrency: number;
   /** Run packages' pre-link/post-link scripts (they execute package code). */
   linkScripts: boolean;
+  /** Byte-compile noarch: python packages with the environment's python (conda's install-time compile). */
+  compilePython?: boolean;
   scriptTimeoutMs?: number;
   /** The spec's variables, written to conda-meta/state. */
   variables?: Record<string, string>;
@@ -72,21 +76,13 @@ export async function removeStalePartials(prefix: string, log?: (line: string) =
     } catch {
       // no marker: an install that died before writing it, or after renaming it away
     }
-    if (owner.host === hostname() && owner.pid !== undefined && owner.pid !== process.pid && isAlive(owner.pid)) continue;
+    if (owner.host === hostname() && owner.pid !== undefined && owner.pid !== process.pid && processAlive(owner.pid)) continue;
     if (owner.host !== undefined && owner.host !== hostname()) continue; // another machine's; not ours to judge
     log?.(`removing ${path}, left by an install that did not finish`);
     await rm(path, { recursive: true, force: true });
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 function checkPrefix(prefix: string): void {
   if (!isAbsolute(prefix)) throw new InputError("install.prefix-relative", `the prefix ${prefix} is not an absolute path`);
@@ -274,6 +270,7 @@ export async function installLock(lock: Lock, opts: InstallOptions): Promise<Ins
       throw e;
     }
   }
+  if (opts.compilePython && pythonVersion) await compilePython(opts.prefix, pythonVersion, opts.log);
   const linkMs = Date.now() - linkStarted;
   return {
     prefix: opts.prefix,

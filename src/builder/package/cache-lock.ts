@@ -10,6 +10,7 @@
  * Correctness does not rest on the lock alone: the cache only publishes by atomic rename.
  */
 import { randomBytes } from "node:crypto";
+import { processAlive } from "../../fs/process-alive.ts";
 // Lock files are a few bytes: synchronous calls, which cost a tenth of a promise round trip
 // through the thread pool (an install takes and releases one lock per package it fetches).
 import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
@@ -84,14 +85,6 @@ function parseHolder(text: string | undefined): LockHolder | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** Why the lock is stale, or undefined while its holder may still be working. */
 async function staleness(holder: LockHolder | undefined, mtimeMs: number, staleMs: number): Promise<string | undefined> {
@@ -100,7 +93,7 @@ async function staleness(holder: LockHolder | undefined, mtimeMs: number, staleM
   const me = await whoami();
   if (!holder || holder.host !== me.host || holder.pidns !== me.pidns) return undefined;
   if (holder.bootId && me.bootId && holder.bootId !== me.bootId) return "its holder ran before the machine rebooted";
-  if (!alive(holder.pid)) return `its holder (pid ${holder.pid}) is gone`;
+  if (!processAlive(holder.pid)) return `its holder (pid ${holder.pid}) is gone`;
   if (holder.start && holder.start !== (await startTime(holder.pid))) return `its holder's pid ${holder.pid} now belongs to another process`;
   return undefined;
 }

@@ -49,6 +49,7 @@ export const installCommand: CommandModule = {
       cache,
       concurrency: config.install.concurrency,
       linkScripts: config.install.linkScripts,
+      compilePython: config.install.compilePython,
       progress,
       log,
     });

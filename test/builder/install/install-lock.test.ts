@@ -142,3 +142,13 @@ test("an install killed mid-way leaves no prefix; partial folders of dead instal
   assert.deepEqual((await readdir(join(work, "envs"))).filter((n) => n.startsWith("killed.partial-")), []);
   assert.match(logs.join("\n"), /removing .*killed\.partial-dead0001/);
 });
+
+test("compilePython byte-compiles noarch python packages with the environment's python", async () => {
+  const prefix = join(work, "envs", "compiled");
+  await installLock(lock, options(prefix, { compilePython: true }));
+  const pyVersion = /^(\d+\.\d+)/.exec(lock.packages.find((p) => p.name === "python")?.version ?? "")?.[1] ?? "";
+  const cache = join(prefix, "lib", `python${pyVersion}`, "site-packages", "requests", "__pycache__");
+  assert.ok(existsSync(cache), `${cache} exists`);
+  assert.ok((await readdir(cache)).some((f) => f.endsWith(".pyc")));
+  assert.equal(existsSync(join(work, "envs", "full", "lib", `python${pyVersion}`, "site-packages", "requests", "__pycache__")), false, "off by default");
+});
