@@ -20,6 +20,12 @@ export const SILENT_PROGRESS: Progress = {
   phase: () => ({ tick: () => undefined, addTotal: () => undefined, done: () => undefined }),
 };
 
+/** The closing line of a phase: `link: 18/18 packages in 0.22 s (2150 files)`. */
+export function phaseLine(name: string, unit: "packages" | "files" | "bytes", count: number, total: number, startedMs: number, summary?: string): string {
+  const amount = unit === "bytes" ? `${(count / 1e6).toFixed(1)} MB` : `${count}/${total} ${unit}`;
+  return `${name}: ${amount} in ${((Date.now() - startedMs) / 1000).toFixed(2)} s${summary ? ` (${summary})` : ""}`;
+}
+
 /** One line per phase when it ends, with counts and duration: logs, CI, --json and non-TTY runs. */
 export function lineProgress(write: (line: string) => void): Progress {
   return {
@@ -30,10 +36,7 @@ export function lineProgress(write: (line: string) => void): Progress {
       return {
         tick: (n = 1) => void (count += n),
         addTotal: (n) => void (size += n),
-        done(summary) {
-          const amount = unit === "bytes" ? `${(count / 1e6).toFixed(1)} MB` : `${count}/${size} ${unit}`;
-          write(`${name}: ${amount} in ${((Date.now() - started) / 1000).toFixed(2)} s${summary ? ` (${summary})` : ""}`);
-        },
+        done: (summary) => write(phaseLine(name, unit, count, size, started, summary)),
       };
     },
   };

@@ -5,6 +5,7 @@
  * what `conda` checks), and `state` for the spec's variables (`conda env config vars`).
  */
 import { appendFile, mkdir, writeFile } from "node:fs/promises";
+import { DEFAULT_CHANNEL_ALIAS, channelShortName } from "../../spec/channel.ts";
 import { join } from "node:path";
 import type { LinkedPath } from "./link-package.ts";
 import { readIndexJson } from "./package-paths.ts";
@@ -95,9 +96,9 @@ const pad = (n: number): string => String(n).padStart(2, "0");
 const historyDate = (d: Date): string => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 
 /** conda's short channel name: `conda-forge` for https://conda.anaconda.org/conda-forge, else the URL. */
-export function canonicalChannel(url: string, channelAlias = "https://conda.anaconda.org"): string {
-  const alias = channelAlias.replace(/\/+$/, "") + "/";
-  return url.startsWith(alias) ? url.slice(alias.length) : url.replace(/^https:\/\/repo\.anaconda\.com\//, "");
+export function canonicalChannel(url: string, channelAlias = DEFAULT_CHANNEL_ALIAS): string {
+  // conda names Anaconda's own channels (`pkgs/main`) by path, like those under the alias.
+  return channelShortName(channelShortName(url, channelAlias), "https://repo.anaconda.com");
 }
 
 /** Appends one revision to `conda-meta/history`: the header, `+channel/subdir::name-version-build` per package, the requested specs. */

@@ -18,6 +18,7 @@ import type { Lock, LockedPackage } from "../lock/types.ts";
 import { SILENT_PROGRESS } from "../progress.ts";
 import type { Phase, Progress } from "../progress.ts";
 import { compilePython } from "./compile-python.ts";
+import { pythonMajorMinor } from "./noarch-python.ts";
 import { writeCondaMetaRecord, writeHistory, writeState } from "./conda-meta.ts";
 import { applyLink, planLink } from "./link-package.ts";
 import type { LinkPlan } from "./link-package.ts";
@@ -99,12 +100,6 @@ function checkPrefix(prefix: string): void {
   }
 }
 
-/** `3.11` from the lock's python package, for noarch: python. */
-function pythonVersionOf(packages: readonly LockedPackage[]): string | undefined {
-  const python = packages.find((p) => p.name === "python");
-  const m = python ? /^(\d+)\.(\d+)/.exec(python.version) : null;
-  return m ? `${m[1]}.${m[2]}` : undefined;
-}
 
 async function sameFilesystem(a: string, b: string): Promise<boolean> {
   try {
@@ -122,7 +117,8 @@ export async function installLock(lock: Lock, opts: InstallOptions): Promise<Ins
     throw new InputError("install.platform", `the lock has no ${opts.platform} packages (it has: ${lock.platforms.join(", ")})`, { hint: "add the platform to the spec and lock again, or pass --platform" });
   }
   const packages = installOrder(lock.packages.filter((p) => p.platform === opts.platform && p.manager === "conda"));
-  const pythonVersion = pythonVersionOf(packages);
+  const python = packages.find((p) => p.name === "python");
+  const pythonVersion = python ? pythonMajorMinor(python.version) : undefined;
   await mkdir(dirname(opts.prefix), { recursive: true });
   await removeStalePartials(opts.prefix, opts.log);
 

@@ -87,13 +87,29 @@ export async function solveEnvironment(spec: EffectiveSpec, opts: SolveOptions):
   const packages: LockedPackage[] = [];
   const stats: PlatformSolveStats[] = [];
 
+  const filteredOnce = new Map<string, { records: RepodataRecord[]; stats: FilterStats }>();
   for (const platform of platforms) {
     const started = Date.now();
     const subdirs = [platform, "noarch"];
     // Fetch every (channel, subdir) in parallel; the gateway caches and de-duplicates.
     const fetched = await Promise.all(channels.map((c) => Promise.all(subdirs.map((s) => opts.gateway.subdir(c, s)))));
     const filtered: FilterStats = { newer: 0, blocked: 0, constrained: 0 };
-    const perChannel = fetched.map((bySubdir) => bySubdir.map((r) => filterRecords(r.repodata.records, { ...(asOf !== undefined ? { asOf } : {}), blocked, constraints }, filtered)));
+    // noarch is the same for every platform: filter each (channel, subdir) once per solve.
+    const perChannel = fetched.map((bySubdir, i) =>
+      bySubdir.map((r, j) => {
+        const key = `${i}/${subdirs[j] as string}`;
+        let hit = filteredOnce.get(key);
+        if (!hit) {
+          const stats: FilterStats = { newer: 0, blocked: 0, constrained: 0 };
+          hit = { records: filterRecords(r.repodata.records, { ...(asOf !== undefined ? { asOf } : {}), blocked, constraints }, stats), stats };
+          filteredOnce.set(key, hit);
+        }
+        filtered.newer += hit.stats.newer;
+        filtered.blocked += hit.stats.blocked;
+        filtered.constrained += hit.stats.constrained;
+        return hit.records;
+      }),
+    );
     const virtual = virtualPackages(platform, opts.virtualPackages, spec.variables);
     const reach = reachableNames([...perChannel.flat(), virtual], requested.map((r) => r.name));
 

@@ -1,5 +1,6 @@
 /** Progress bars on a terminal (cli-progress), one bar per phase, with the phase's closing line kept. */
 import cliProgress from "cli-progress";
+import { phaseLine } from "../../builder/progress.ts";
 import type { Progress } from "../../builder/progress.ts";
 
 export function ttyProgress(stream: NodeJS.WriteStream): Progress {
@@ -32,8 +33,7 @@ export function ttyProgress(stream: NodeJS.WriteStream): Progress {
         },
         done(summary) {
           bar.stop();
-          const amount = bytes ? `${(value / 1e6).toFixed(1)} MB` : `${value}/${size} ${unit}`;
-          stream.write(`${name}: ${amount} in ${((Date.now() - started) / 1000).toFixed(2)} s${summary ? ` (${summary})` : ""}\n`);
+          stream.write(`${phaseLine(name, unit, value, size, started, summary)}\n`);
         },
       };
     },
