@@ -14,6 +14,7 @@ import { decompress as zstdDecompress } from "zstd-napi";
 import type { ChannelCredential } from "../../config/types.ts";
 import { InfraError } from "../../errors.ts";
 import { writeFileAtomic } from "../../fs/write-atomic.ts";
+import { backoffMs, sleep } from "./backoff.ts";
 import { authorize, credentialFor, secretsOf } from "./credentials.ts";
 import { redactText, redactUrl } from "./redact.ts";
 import { parseRepodata } from "./repodata.ts";
@@ -74,7 +75,6 @@ async function decode(variant: Variant, body: Buffer): Promise<Buffer> {
   return body;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function createRepodataGateway(options: GatewayOptions): RepodataGateway {
   const credentials = options.credentials ?? [];
@@ -115,7 +115,7 @@ export function createRepodataGateway(options: GatewayOptions): RepodataGateway 
   async function request(url: string, headers: Record<string, string>, label: string): Promise<Response> {
     let last: unknown;
     for (let i = 0; i < attempts; i++) {
-      if (i > 0) await sleep(200 * 2 ** i);
+      if (i > 0) await sleep(backoffMs(i));
       try {
         const res = await doFetch(url, { headers, signal: AbortSignal.timeout(timeoutMs), redirect: "follow" });
         if (res.status >= 500) {

@@ -8,6 +8,7 @@
  * package's cache lock: `<dest>.part` has one writer.
  */
 import { createHash } from "node:crypto";
+import { backoffMs, sleep } from "../channels/backoff.ts";
 import type { Hash } from "node:crypto";
 // Small file operations are synchronous: a promise round trip through the thread pool costs ten
 // times the call itself, per package. Only fsync, which waits for the disk, stays asynchronous.
@@ -51,7 +52,6 @@ export interface DownloadResult {
 /** A transient failure: worth another attempt. */
 class Transient extends Error {}
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Digest {
   sha: Hash;
@@ -161,7 +161,7 @@ async function downloadHttp(url: string, dest: string, expected: ExpectedDigest,
   let fromScratch = false;
 
   for (let attempt = 0; attempt < attempts; attempt++) {
-    if (attempt > 0) await sleep(Math.min(250 * 2 ** (attempt - 1), 5_000) * (0.75 + Math.random() / 2));
+    if (attempt > 0) await sleep(backoffMs(attempt));
     let offset = statSync(part, { throwIfNoEntry: false })?.size ?? 0;
     if (expected.size !== undefined && offset > expected.size) {
       rmSync(part, { force: true });
