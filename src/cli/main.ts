@@ -3,6 +3,7 @@
  * `CommandModule`; this file wires them into commander and turns errors into exit codes
  * (0 ok, 1 rejected input, 2 usage, 3 infrastructure).
  */
+import { CONDAOPS_VERSION } from "../version.ts";
 import { Command, CommanderError } from "commander";
 import { isCondaopsError } from "../errors.ts";
 import { createOutput } from "./output.ts";
@@ -23,7 +24,7 @@ export async function main(argv: string[], streams?: Streams): Promise<number> {
       writeOut: (s) => (streams ?? process).stdout.write(s),
       writeErr: (s) => (streams ?? process).stderr.write(s),
     });
-  program.version("0.1.0", "--version");
+  program.version(CONDAOPS_VERSION, "--version");
 
   const globals = (): GlobalOptions => {
     const o = program.opts<{ config?: string; json?: boolean }>();

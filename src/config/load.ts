@@ -22,6 +22,8 @@ export interface LoadConfigOptions {
   file?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** `--state DIR`: flags win over the file and the variables. */
+  state?: string;
   /** Called with warnings (unknown CONDAOPS_* variables). */
   warn?: (message: string) => void;
 }
@@ -80,7 +82,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   // Checked against the schema just above.
   const c = value as RawConfig;
 
-  const state = resolve(cwd, c.state ?? ".condaops");
+  const state = resolve(cwd, options.state ?? c.state ?? ".condaops");
   const credentials: ChannelCredential[] = [];
   for (const cr of c.channels?.credentials ?? []) {
     const token = await readSecret("token", cr.token, cr.token_env, cr.token_file, env, cwd);
@@ -94,13 +96,24 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     });
   }
 
+  const databaseUrl = await readSecret("database url", c.database?.url, c.database?.url_env, c.database?.url_file, env, cwd);
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new InputError("config.database-url", "database.url must start with postgres:// or postgresql://", { hint: "e.g. postgres://condaops@db.example.org:5432/condaops" });
+  }
+
   return {
     state,
     cacheDir: resolve(cwd, c.cache_dir ?? resolve(state, "cache")),
     ...(c.channel_alias !== undefined ? { channelAlias: c.channel_alias.replace(/\/+$/, "") } : {}),
     channelCredentials: credentials,
     virtualPackages: { ...DEFAULT_VIRTUAL_PACKAGES, ...(c.solve?.virtual_packages ?? {}) },
-    database: c.database?.url !== undefined ? { url: c.database.url } : {},
+    database: databaseUrl !== undefined ? { url: databaseUrl } : {},
+    storage: { kind: "local", path: resolve(cwd, c.storage?.path ?? resolve(state, "blobs")) },
+    build: {
+      ...(c.build?.permissions !== undefined ? { permissions: Number.parseInt(c.build.permissions.replace(/^0o?/, ""), 8) } : {}),
+      ...(c.build?.uid !== undefined ? { uid: c.build.uid } : {}),
+      ...(c.build?.gid !== undefined ? { gid: c.build.gid } : {}),
+    },
     install: {
       installer: c.install?.installer ?? "condaops",
       concurrency: c.install?.concurrency ?? 8,

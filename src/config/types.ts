@@ -24,7 +24,10 @@ export interface Config {
   channelAlias?: string;
   channelCredentials: ChannelCredential[];
   virtualPackages: VirtualPackageVersions;
+  /** `url` is a secret (it may hold a password): never print it unredacted. */
   database: { url?: string };
+  storage: { kind: "local"; path: string };
+  build: { permissions?: number; uid?: number; gid?: number };
   install: { installer: "condaops" | "micromamba"; concurrency: number; linkScripts: boolean; compilePython: boolean };
   /** The file the configuration came from, if any. */
   source?: string;

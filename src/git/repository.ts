@@ -3,6 +3,7 @@
  * two commits, commit metadata. Everything reads objects from the repository (`git show`,
  * `git ls-tree`), never the working tree, except `changedSince(base, "worktree")`.
  */
+import { join } from "node:path";
 import { simpleGit } from "simple-git";
 import type { SimpleGit } from "simple-git";
 import { InfraError, UsageError } from "../errors.ts";
@@ -27,6 +28,20 @@ export interface GitRepository {
   /** Paths changed between BASE and HEAD (a ref, or "worktree" for uncommitted state incl. untracked files). */
   changedSince(base: string, head: string | "worktree"): Promise<string[]>;
   commit(ref: string): Promise<CommitInfo>;
+  /** Up to `max` commits of REF's first-parent history, REF first, after skipping `skip`. */
+  firstParentHistory(ref: string, max: number, skip?: number): Promise<CommitInfo[]>;
+  /** True when ANCESTOR is REF or one of its ancestors; false also when ANCESTOR is unknown. */
+  isAncestor(ancestor: string, ref: string): Promise<boolean>;
+}
+
+const SEP = "\x1f";
+const RECORD = "\x1e";
+/** One commit per record: sha, parents, author, email, committer date, message. */
+const COMMIT_FORMAT = `${RECORD}%H${SEP}%P${SEP}%an${SEP}%ae${SEP}%cI${SEP}%B`;
+
+function parseCommit(record: string): CommitInfo {
+  const [h = "", p = "", an = "", ae = "", cd = "", ...msg] = record.split(SEP);
+  return { sha: h, parents: p.split(" ").filter(Boolean), authorName: an, authorEmail: ae, date: cd, message: msg.join(SEP).trimEnd() };
 }
 
 export async function openRepository(dir: string): Promise<GitRepository> {
@@ -41,6 +56,11 @@ export async function openRepository(dir: string): Promise<GitRepository> {
     });
   }
   const g = simpleGit({ baseDir: top, maxConcurrentProcesses: 4 });
+  // A folder inside a larger repository (a monorepo's `environments/`) is the environments
+  // repository's root: paths are read under it and reported relative to it.
+  const sub = (await git.revparse(["--show-prefix"])).trim();
+  const scope = sub === "" ? [] : ["--", sub];
+  const strip = (paths: string[]): string[] => (sub === "" ? paths : paths.filter((p) => p.startsWith(sub)).map((p) => p.slice(sub.length)));
 
   const resolve = async (ref: string): Promise<string> => {
     // `--end-of-options` keeps a ref such as `--output=x` from being read as an option.
@@ -62,15 +82,15 @@ export async function openRepository(dir: string): Promise<GitRepository> {
   };
 
   return {
-    dir: top,
+    dir: sub === "" ? top : join(top, sub),
     resolve,
     async tree(ref) {
       const sha = await resolve(ref);
       let files: Set<string> | undefined;
       const list = async (): Promise<string[]> => {
         if (!files) {
-          const out = await g.raw(["ls-tree", "-r", "-z", "--name-only", sha]);
-          files = new Set(out.split("\0").filter((p) => p.length > 0));
+          const out = await g.raw(["ls-tree", "-r", "-z", "--name-only", sha, ...scope]);
+          files = new Set(strip(out.split("\0").filter((p) => p.length > 0)));
         }
         return [...files].sort();
       };
@@ -80,13 +100,13 @@ export async function openRepository(dir: string): Promise<GitRepository> {
         async size(path) {
           await list();
           if (!files?.has(path)) return undefined;
-          return Number((await g.raw(["cat-file", "-s", `${sha}:${path}`])).trim());
+          return Number((await g.raw(["cat-file", "-s", `${sha}:${sub}${path}`])).trim());
         },
         async read(path) {
           await list();
           if (!files?.has(path)) return undefined;
           try {
-            return await g.showBuffer([`${sha}:${path}`]);
+            return await g.showBuffer([`${sha}:${sub}${path}`]);
           } catch (e) {
             throw new InfraError("git.read", `cannot read ${path} at ${sha.slice(0, 12)}`, { cause: e });
           }
@@ -95,27 +115,39 @@ export async function openRepository(dir: string): Promise<GitRepository> {
     },
     async changedSince(base, head) {
       const b = await resolve(base);
-      const args = head === "worktree" ? ["diff", "--name-only", "-z", b] : ["diff", "--name-only", "-z", b, await resolve(head)];
-      const changed = (await g.raw(args)).split("\0").filter((p) => p.length > 0);
+      const args = head === "worktree" ? ["diff", "--name-only", "-z", b, ...scope] : ["diff", "--name-only", "-z", b, await resolve(head), ...scope];
+      const changed = strip((await g.raw(args)).split("\0").filter((p) => p.length > 0));
       if (head === "worktree") {
-        const untracked = (await g.raw(["ls-files", "--others", "--exclude-standard", "-z"])).split("\0").filter((p) => p.length > 0);
-        changed.push(...untracked);
+        const untracked = (await g.raw(["ls-files", "--others", "--exclude-standard", "-z", "--full-name", ...scope])).split("\0").filter((p) => p.length > 0);
+        changed.push(...strip(untracked));
       }
       return [...new Set(changed)].sort();
     },
     async commit(ref) {
       const sha = await resolve(ref);
-      const SEP = "\x1f";
-      const out = await g.raw(["show", "-s", `--format=%H${SEP}%P${SEP}%an${SEP}%ae${SEP}%cI${SEP}%B`, sha]);
-      const [h = sha, p = "", an = "", ae = "", cd = "", ...msg] = out.split(SEP);
-      return {
-        sha: h,
-        parents: p.split(" ").filter(Boolean),
-        authorName: an,
-        authorEmail: ae,
-        date: cd,
-        message: msg.join(SEP).trimEnd(),
-      };
+      const out = await g.raw(["show", "-s", `--format=${COMMIT_FORMAT}`, sha]);
+      return parseCommit(out.replace(/^\x1e/, "").replace(/\n$/, ""));
+    },
+    async firstParentHistory(ref, max, skip = 0) {
+      const sha = await resolve(ref);
+      const out = await g.raw(["log", "--first-parent", `--max-count=${max}`, `--skip=${skip}`, `--format=${COMMIT_FORMAT}`, sha]);
+      return out
+        .split(RECORD)
+        .filter((r) => r.length > 0)
+        .map((r) => parseCommit(r.replace(/\n$/, "")));
+    },
+    async isAncestor(ancestor, ref) {
+      // simple-git resolves a bare non-zero exit as empty output, so `--is-ancestor` cannot be
+      // read from it: A is an ancestor of B exactly when merge-base(A, B) is A.
+      const head = await resolve(ref);
+      let a: string;
+      try {
+        a = await resolve(ancestor);
+      } catch {
+        return false;
+      }
+      const base = (await g.raw(["merge-base", a, head]).catch(() => "")).trim();
+      return base === a;
     },
   };
 }

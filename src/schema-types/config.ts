@@ -96,6 +96,14 @@ export interface RawConfig {
      * PostgreSQL URL. Without it, an embedded PGlite database under <state>/db is used.
      */
     url?: string;
+    /**
+     * Name of an environment variable holding the PostgreSQL URL (keeps a password out of this file).
+     */
+    url_env?: string;
+    /**
+     * File holding the PostgreSQL URL.
+     */
+    url_file?: string;
   };
   /**
    * Installer settings.
@@ -117,5 +125,35 @@ export interface RawConfig {
      * Byte-compile noarch: python packages with the environment's python after installing, as conda does. Default false.
      */
     compile_python?: boolean;
+  };
+  /**
+   * Where artifacts are published.
+   */
+  storage?: {
+    /**
+     * local: a folder (default). S3-compatible storage comes with the artifacts issue.
+     */
+    kind?: "local";
+    /**
+     * Folder of the local storage. Default: <state>/blobs.
+     */
+    path?: string;
+  };
+  /**
+   * Build settings of this installation (conda-store's default_permissions, default_uid, default_gid for shared servers).
+   */
+  build?: {
+    /**
+     * Mode applied to every folder of a new prefix before it becomes current, e.g. "775"; files get the same bits without execute unless they were executable. Default: unchanged.
+     */
+    permissions?: string;
+    /**
+     * Owner applied to every file of a new prefix (needs the right to chown). Default: unchanged.
+     */
+    uid?: number;
+    /**
+     * Group applied to every file of a new prefix. Default: unchanged.
+     */
+    gid?: number;
   };
 }

@@ -73,3 +73,23 @@ test("unknown refs and option-like refs are usage errors, not git options", asyn
 test("a folder that is not a repository is a usage error", async () => {
   await assert.rejects(openRepository("/"), (e) => e instanceof UsageError && e.code === "git.not-a-repository");
 });
+
+test("first-parent history and ancestry", async () => {
+  const r = await createTestRepo({ "a/x.yaml": "1\n" });
+  const root = r.commit("first");
+  await r.write({ "a/x.yaml": "2\n" });
+  const first = r.commit("second\n\nbody");
+  await r.write({ "a/x.yaml": "3\n" });
+  const second = r.commit("third");
+  const repo = await openRepository(r.dir);
+  const h = await repo.firstParentHistory("HEAD", 10);
+  assert.deepEqual(h.map((c) => c.sha), [second, first, root]);
+  assert.equal(h[1]?.message, "second\n\nbody");
+  assert.deepEqual(h[0]?.parents, [first]);
+  assert.deepEqual(h[2]?.parents, []);
+  assert.deepEqual((await repo.firstParentHistory("HEAD", 1, 1)).map((c) => c.sha), [first]);
+  assert.equal(await repo.isAncestor(first, second), true);
+  assert.equal(await repo.isAncestor(second, first), false);
+  assert.equal(await repo.isAncestor("0".repeat(40), second), false);
+  await r.cleanup();
+});

@@ -6,12 +6,12 @@
 
 /** The URL without user-info and with anaconda.org-style `/t/<token>/` segments masked. */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, "$1").replace(/\/t\/[^/\s]+/g, "/t/***");
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/\s?#]*@/i, "$1").replace(/\/t\/[^/\s]+/g, "/t/***");
 }
 
 /** Masks every occurrence of the given secrets (and secret-looking URL parts) in `text`. */
 export function redactText(text: string, secrets: readonly string[] = []): string {
-  let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, "$1").replace(/\/t\/[^/\s]+/g, "/t/***");
+  let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s?#]*@/gi, "$1").replace(/\/t\/[^/\s]+/g, "/t/***");
   for (const s of secrets) if (s.length >= 4) out = out.split(s).join("***");
   return out;
 }

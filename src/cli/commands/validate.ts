@@ -2,7 +2,6 @@
  * `condaops validate [--repo DIR] [--base REF [--head REF]] [--effective FILE] [FILE...]`:
  * schema and policy checks of an environments repository, the same checks the GitHub Action runs.
  */
-import { relative, sep } from "node:path";
 import { stringify } from "yaml";
 import { UsageError } from "../../errors.ts";
 import type { FileTree } from "../../git/file-tree.ts";
@@ -82,24 +81,10 @@ export const validateCommand: CommandModule = {
     let head: FileTree = worktree(repo);
     let base: { tree: FileTree; changed: string[] } | undefined;
     if (o.base) {
+      // A subfolder of a larger repository is read as the environments repository's root.
       const git = await openRepository(repo);
-      // Paths from git are relative to the git top level; the environments repo may be a subfolder.
-      const sub = relative(git.dir, repo).split(sep).join("/");
-      const strip = (p: string) => (sub === "" ? p : p.startsWith(`${sub}/`) ? p.slice(sub.length + 1) : undefined);
-      const changed = (await git.changedSince(o.base, o.head ?? "worktree")).flatMap((p) => strip(p) ?? []);
-      const baseTree = await git.tree(o.base);
-      const headTree = o.head ? await git.tree(o.head) : undefined;
-      const scoped = (t: FileTree): FileTree =>
-        sub === ""
-          ? t
-          : {
-              label: t.label,
-              list: async () => (await t.list()).flatMap((p) => strip(p) ?? []),
-              read: (p) => t.read(`${sub}/${p}`),
-              size: (p) => t.size(`${sub}/${p}`),
-            };
-      base = { tree: scoped(baseTree), changed };
-      if (headTree) head = scoped(headTree);
+      base = { tree: await git.tree(o.base), changed: await git.changedSince(o.base, o.head ?? "worktree") };
+      if (o.head) head = await git.tree(o.head);
     }
 
     if (o.effective) {

@@ -56,5 +56,7 @@ test("credentials: longest prefix wins; token in the path, bearer header, or bas
 
 test("redaction removes user-info and /t/<token>/ from URLs and known secrets from text", () => {
   assert.equal(redactUrl("https://user:pw@conda.example/t/abc123/cf/noarch"), "https://conda.example/t/***/cf/noarch");
+  assert.equal(redactUrl("postgres://u:p@ss@db.example:5432/condaops"), "postgres://db.example:5432/condaops", "an unencoded @ in the password");
+  assert.equal(redactText("connect postgres://u:p@ss@db/x failed"), "connect postgres://db/x failed");
   assert.equal(redactText("GET https://u:secretpw@h/x failed: token=supersecret", ["supersecret"]), "GET https://h/x failed: token=***");
 });

@@ -1,0 +1,41 @@
+/**
+ * Object storage for artifacts: keys are `/`-separated, deterministic
+ * (`builds/<ns>/<name>/<commit>/<kind>/<file>`). Implementations: a local folder (default) and,
+ * with the artifacts issue, S3-compatible storage.
+ */
+import type { Readable } from "node:stream";
+
+export interface StoredObject {
+  key: string;
+  size: number;
+  sha256: string;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  modified: Date;
+}
+
+/** A stream-in upload: `write` chunks as they come; `finish` makes the object visible under its key, `abort` leaves nothing. */
+export interface ObjectWriter {
+  write(chunk: Buffer | string): Promise<void>;
+  finish(): Promise<StoredObject>;
+  abort(): Promise<void>;
+}
+
+export interface BlobStorage {
+  /** Human-readable location for messages (`/srv/condaops/blobs`, `s3://bucket`). */
+  readonly location: string;
+  /** Stores a whole object atomically (readers see the old object or the new, never a part). */
+  put(key: string, body: Buffer | string | Readable): Promise<StoredObject>;
+  /** Starts a streamed object; nothing is visible under `key` before `finish`. */
+  writer(key: string): Promise<ObjectWriter>;
+  get(key: string): Promise<Readable>;
+  getBuffer(key: string): Promise<Buffer>;
+  stat(key: string): Promise<ObjectInfo | undefined>;
+  list(prefix: string): Promise<ObjectInfo[]>;
+  delete(key: string): Promise<void>;
+  /** A URL a user can download the object from (`file://` locally; presigned for S3). */
+  downloadUrl(key: string, expiresInSeconds?: number): Promise<string>;
+}

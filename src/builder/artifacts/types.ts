@@ -1,0 +1,36 @@
+/**
+ * Every artifact kind has the same small interface (a maker), so adding one (pack, oci, sbom) is
+ * adding one file and a line in `index.ts`. A maker turns what the build produced into files;
+ * publishing them (storage, rows) is the build job's business.
+ */
+import type { Readable } from "node:stream";
+import type { Lock } from "../lock/types.ts";
+import type { ArtifactKind, EffectiveSpec } from "../../spec/types.ts";
+
+export interface ArtifactInput {
+  namespace: string;
+  name: string;
+  commit: string;
+  effective: EffectiveSpec;
+  lock: Lock;
+  /** The lock's text when it came verbatim from the repository (a committed lock is published byte for byte). */
+  lockText?: string;
+  /** The installed prefix and its platform, when the host is one of the lock's platforms. */
+  installed?: { prefix: string; platform: string; environmentHash: string };
+  log(line: string): void;
+}
+
+export interface ArtifactFile {
+  kind: ArtifactKind;
+  /** File name inside `<kind>/` (`conda-lock.yml`, `linux-64.explicit.txt`). */
+  file: string;
+  platform: string | null;
+  body: Buffer | string | (() => Readable);
+}
+
+export interface ArtifactMaker {
+  kind: ArtifactKind;
+  /** Needs an installed prefix (pack, oci): skipped with a log line when the host platform is not a target. */
+  needsPrefix: boolean;
+  make(input: ArtifactInput): Promise<ArtifactFile[]>;
+}

@@ -1,0 +1,189 @@
+/**
+ * `condaops build` as a library: one commit of an environments repository in, one build per
+ * selected environment out. Records the commit's first-parent history (so `ns/name@commit`
+ * resolves without git later), recovers builds a dead worker left behind, queues the builds,
+ * runs them one after another (a failed one does not stop the others) and reports each.
+ */
+import type { Finding } from "../../spec/finding.ts";
+import type { EnvironmentRef } from "../../spec/types.ts";
+import { BuildConflictError } from "../../store/build-store.ts";
+import type { BuildRow, BuildState } from "../../store/types.ts";
+import type { CommitInfo, GitRepository } from "../../git/repository.ts";
+import { runBuild } from "./build-environment.ts";
+import { reconcileLinks, recoverInterruptedBuilds } from "./recover.ts";
+import type { RepositorySource } from "./repository-source.ts";
+import { selectEnvironments } from "./select.ts";
+import type { BuildTarget } from "./select.ts";
+import type { BuildServices } from "./services.ts";
+import { removeLink } from "./store-layout.ts";
+
+export interface BuildCommitOptions {
+  ref?: string;
+  all?: boolean;
+  named?: readonly EnvironmentRef[];
+  /** A new attempt even where (environment, commit) was built already. */
+  force?: boolean;
+}
+
+export interface EnvironmentResult extends EnvironmentRef {
+  commit: string;
+  /** `rejected`: the spec at this commit cannot be built (schema or policy errors); no build is recorded. */
+  state: BuildState | "rejected";
+  /** The build existed already and was not run again. */
+  existing: boolean;
+  build?: BuildRow;
+  packages?: number;
+  reusedPrefix?: boolean;
+  error?: string;
+  findings?: Finding[];
+}
+
+export interface CommitBuildReport {
+  commit: CommitInfo;
+  repository: string;
+  results: EnvironmentResult[];
+  removed: EnvironmentRef[];
+  /** Builds a dead worker left, run again before this commit's. */
+  retried: EnvironmentResult[];
+}
+
+const HISTORY_PAGE = 500;
+
+/** Records REF's first-parent history back to the first commit already known. */
+async function recordHistory(services: BuildServices, repo: GitRepository, repositoryId: number, sha: string): Promise<void> {
+  for (let skip = 0; ; skip += HISTORY_PAGE) {
+    const page = await repo.firstParentHistory(sha, HISTORY_PAGE, skip);
+    if (page.length === 0) return;
+    const known = await services.store.knownCommits(repositoryId, page.map((c) => c.sha));
+    const firstKnown = page.findIndex((c) => known.has(c.sha));
+    const fresh = firstKnown === -1 ? page : page.slice(0, firstKnown);
+    await services.store.recordCommits(repositoryId, fresh);
+    if (firstKnown !== -1 || page.length < HISTORY_PAGE) return;
+  }
+}
+
+/** Only a commit at or after the current build's commit may replace it (building an old commit must not roll an environment back). */
+async function mayBecomeCurrent(services: BuildServices, repo: GitRepository, repositoryId: number, environmentId: number, sha: string): Promise<boolean> {
+  const env = (await services.store.listEnvironments(repositoryId)).find((e) => e.id === environmentId);
+  if (!env?.currentBuildId) return true;
+  const current = await services.store.getBuild(env.currentBuildId);
+  if (!current || current.commit === sha) return true;
+  return repo.isAncestor(current.commit, sha);
+}
+
+interface Queued {
+  target: BuildTarget;
+  build: BuildRow;
+}
+
+async function queue(services: BuildServices, repositoryId: number, sha: string, targets: readonly BuildTarget[], force: boolean, results: EnvironmentResult[]): Promise<Queued[]> {
+  const out: Queued[] = [];
+  for (const target of targets) {
+    const env = await services.store.ensureEnvironment(repositoryId, target.namespace, target.name);
+    await services.store.recordSpecification(target.specHash, target.effective);
+    const latest = await services.store.latestAttempt(env.id, sha);
+    if (latest && !force && latest.state !== "queued") {
+      results.push({ namespace: target.namespace, name: target.name, commit: sha, state: latest.state, existing: true, build: latest, ...(latest.error ? { error: latest.error } : {}) });
+      continue;
+    }
+    if (latest?.state === "queued" && !force) {
+      out.push({ target, build: latest });
+      continue;
+    }
+    try {
+      const build = await services.store.createBuild({
+        environmentId: env.id,
+        commit: sha,
+        specHash: target.specHash,
+        reason: force && latest ? "forced" : target.reason,
+        attempt: (latest?.attempt ?? 0) + 1,
+      });
+      out.push({ target, build });
+    } catch (e) {
+      if (!(e instanceof BuildConflictError)) throw e;
+      // Another process queued the same attempt a moment ago: report its build.
+      const other = await services.store.latestAttempt(env.id, sha);
+      results.push({ namespace: target.namespace, name: target.name, commit: sha, state: other?.state ?? "queued", existing: true, ...(other ? { build: other } : {}) });
+    }
+  }
+  return out;
+}
+
+async function runQueued(services: BuildServices, source: RepositorySource, repositoryId: number, commit: CommitInfo, queued: readonly Queued[], results: EnvironmentResult[]): Promise<void> {
+  const tree = await source.repo.tree(commit.sha);
+  for (const { target, build } of queued) {
+    const base = { namespace: target.namespace, name: target.name, commit: commit.sha };
+    if (services.signal?.aborted) {
+      const canceled = await services.store.finishBuild(build.id, { state: "canceled", error: "canceled before it started" });
+      results.push({ ...base, state: "canceled", existing: false, build: canceled, error: "canceled before it started" });
+      continue;
+    }
+    const makeCurrent = await mayBecomeCurrent(services, source.repo, repositoryId, build.environmentId, commit.sha);
+    const outcome = await runBuild(services, { repositoryId, repositoryIdentity: source.identity, commit, tree, target, build, makeCurrent });
+    results.push({
+      ...base,
+      state: outcome.build.state,
+      existing: false,
+      build: outcome.build,
+      packages: outcome.packages,
+      reusedPrefix: outcome.reusedPrefix,
+      ...(outcome.build.error ? { error: outcome.build.error } : {}),
+    });
+  }
+}
+
+export async function buildCommit(services: BuildServices, source: RepositorySource, options: BuildCommitOptions = {}): Promise<CommitBuildReport> {
+  const { store } = services;
+  const repo = source.repo;
+  const repositoryId = await store.ensureRepository(source.identity);
+
+  // Whatever a dead worker left: fail it, clean its partial prefix, retry it below.
+  const recovery = await recoverInterruptedBuilds(services);
+  await reconcileLinks(services, repositoryId);
+
+  const sha = await repo.resolve(options.ref ?? source.defaultRef);
+  const commit = await repo.commit(sha);
+  await recordHistory(services, repo, repositoryId, sha);
+
+  const retried: EnvironmentResult[] = [];
+  const envs = new Map((await store.listEnvironments(repositoryId)).map((e) => [e.id, e]));
+  for (const failed of recovery.retry) {
+    const env = envs.get(failed.environmentId);
+    if (!env) continue; // another repository's build: its own builder retries it
+    const retryCommit = await repo.commit(failed.commit);
+    const sel = await selectEnvironments(await repo.tree(failed.commit), { named: [{ namespace: env.namespace, name: env.name }] });
+    const target = sel.targets[0];
+    if (!target) continue;
+    services.log(`${env.namespace}/${env.name}@${failed.commit.slice(0, 12)}: retrying after the interrupted attempt`);
+    const build = await store.createBuild({ environmentId: env.id, commit: failed.commit, specHash: target.specHash, reason: "retry", attempt: failed.attempt + 1 });
+    await runQueued(services, source, repositoryId, retryCommit, [{ target: { ...target, reason: "retry" }, build }], retried);
+  }
+
+  const tree = await repo.tree(sha);
+  const parentSha = commit.parents[0];
+  const parent = parentSha ? { tree: await repo.tree(parentSha), changed: await repo.changedSince(parentSha, sha) } : undefined;
+  const selection = await selectEnvironments(tree, { ...(parent ? { parent } : {}), ...(options.all ? { all: true } : {}), ...(options.named ? { named: options.named } : {}) });
+
+  const results: EnvironmentResult[] = selection.rejected.map((r) => ({
+    namespace: r.namespace,
+    name: r.name,
+    commit: sha,
+    state: "rejected",
+    existing: false,
+    findings: r.findings,
+    error: `${r.path} cannot be built at this commit: ${r.findings.filter((f) => f.severity === "error").map((f) => f.message).join("; ")}`,
+  }));
+
+  for (const ref of selection.removed) {
+    const env = await store.getEnvironment(repositoryId, ref.namespace, ref.name);
+    if (!env) continue;
+    await store.markEnvironmentRemoved(env.id, sha);
+    await removeLink(services.layout.envLink(ref.namespace, ref.name));
+    services.log(`${ref.namespace}/${ref.name}: removed by this commit (its builds and pins stay)`);
+  }
+
+  const queued = await queue(services, repositoryId, sha, selection.targets, options.force ?? false, results);
+  await runQueued(services, source, repositoryId, commit, queued, results);
+  results.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  return { commit, repository: source.identity, results, removed: selection.removed, retried };
+}

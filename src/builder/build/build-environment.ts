@@ -1,0 +1,352 @@
+/**
+ * One build: one environment at one commit, from a queued row to succeeded or failed.
+ *
+ *   lock     committed `<ns>/<name>.lock.yml` verbatim when its spec hash matches, else a solve as
+ *            of the commit's date, keeping the current build's versions where the spec allows
+ *   install  into `<state>/builds/<env-hash-12>-<name>/`, or reuse it when an earlier build
+ *            with the same environment hash made it; permissions applied
+ *   publish  every artifact stored first, rows written after (a row never points at nothing);
+ *            the log streamed to storage while the build runs
+ *   current  the row marked succeeded and current, then the pin and `envs/` symlinks swapped
+ *
+ * Any failure marks the build failed with the reason in its log and `error` column, removes the
+ * objects this attempt stored (other than its log) and leaves the previous build current.
+ */
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { isCondaopsError } from "../../errors.ts";
+import type { CommitInfo } from "../../git/repository.ts";
+import type { FileTree } from "../../git/file-tree.ts";
+import { parseMatchSpec } from "../../spec/match-spec.ts";
+import type { BuildRecord } from "../../schema-types/build-record.ts";
+import type { ArtifactRow, BuildPackageRow, BuildRow } from "../../store/types.ts";
+import type { StoredObject } from "../../blobs/storage.ts";
+import { ALWAYS_PUBLISHED, ARTIFACT_MAKERS } from "../artifacts/index.ts";
+import { artifactKey, buildKeyPrefix } from "../artifacts/artifact-key.ts";
+import { redactText } from "../channels/redact.ts";
+import { installLock } from "../install/install.ts";
+import { committedLockPath, lockMatchesSpec } from "../lock/committed-lock.ts";
+import { parseCondaLock } from "../lock/conda-lock-v1.ts";
+import { environmentHash } from "../lock/environment-hash.ts";
+import type { Lock } from "../lock/types.ts";
+import { lineProgress } from "../progress.ts";
+import { solveEnvironment } from "../solve/solve.ts";
+import { createBuildLog } from "./build-log.ts";
+import type { BuildLog } from "./build-log.ts";
+import { applyPermissions } from "./permissions.ts";
+import type { BuildTarget } from "./select.ts";
+import type { BuildServices } from "./services.ts";
+import { swapSymlink } from "./store-layout.ts";
+import { CONDAOPS_VERSION } from "../../version.ts";
+
+export interface BuildJob {
+  repositoryId: number;
+  /** Recorded in build.json: a redacted URL or a path. */
+  repositoryIdentity: string;
+  commit: CommitInfo;
+  tree: FileTree;
+  target: BuildTarget;
+  build: BuildRow;
+  /** Whether this build may become the environment's current build (false for a commit older than the current one). */
+  makeCurrent: boolean;
+}
+
+export interface BuildOutcome {
+  build: BuildRow;
+  packages: number;
+  reusedPrefix: boolean;
+}
+
+const HEARTBEAT_MS = 30_000;
+
+class Canceled extends Error {}
+
+function requestedNames(deps: readonly string[]): Set<string> {
+  const names = new Set<string>();
+  for (const d of deps) {
+    const r = parseMatchSpec(d);
+    if (r.ok) names.add(r.spec.name.toLowerCase());
+  }
+  return names;
+}
+
+/** Licences from the installed prefix's conda-meta, for locks that do not carry them (committed conda-lock files). */
+async function installedLicenses(prefix: string, lock: Lock, platform: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const p of lock.packages.filter((x) => x.platform === platform && x.license === undefined)) {
+    try {
+      const meta = JSON.parse(await readFile(join(prefix, "conda-meta", `${p.name}-${p.version}-${p.build}.json`), "utf8")) as { license?: unknown };
+      if (typeof meta.license === "string") out.set(p.name, meta.license);
+    } catch {
+      // a package without a record is reported by its absence of licence, not by failing the build
+    }
+  }
+  return out;
+}
+
+async function readLock(services: BuildServices, buildId: number): Promise<Lock | undefined> {
+  const row = (await services.store.listArtifacts(buildId)).find((a) => a.kind === "lock");
+  if (!row) return undefined;
+  return parseCondaLock(row.key, (await services.blobs.getBuffer(row.key)).toString("utf8"));
+}
+
+export async function runBuild(services: BuildServices, job: BuildJob): Promise<BuildOutcome> {
+  const { store, blobs, layout } = services;
+  const { target, commit } = job;
+  const started = Date.now();
+  const keyPrefix = buildKeyPrefix(target.namespace, target.name, commit.sha, job.build.attempt);
+  const secrets = services.config.channelCredentials.flatMap((c) => [c.token, c.password].filter((s): s is string => typeof s === "string" && s.length > 0));
+  const label = `${target.namespace}/${target.name}@${commit.sha.slice(0, 12)}`;
+  const log: BuildLog = createBuildLog(await blobs.writer(artifactKey(keyPrefix, "log", "build.log")), {
+    echo: (l) => services.log(`${label}: ${l}`),
+    secrets,
+  });
+  if (!(await store.startBuild(job.build.id, services.worker))) {
+    await log.abort();
+    throw new Error(`build ${job.build.id} of ${label} is not queued (another worker took it)`);
+  }
+  const heartbeat = setInterval(() => void store.heartbeat(job.build.id).catch(() => undefined), HEARTBEAT_MS);
+  heartbeat.unref();
+  const timings: Record<string, number> = {};
+  const stored: StoredObject[] = [];
+  const rows: ArtifactRow[] = [];
+  const checkCanceled = () => {
+    if (services.signal?.aborted) throw new Canceled("canceled");
+  };
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    checkCanceled();
+    const t = Date.now();
+    try {
+      return await fn();
+    } finally {
+      timings[name] = Date.now() - t;
+    }
+  };
+
+  try {
+    log.line(`build ${job.build.id} attempt ${job.build.attempt} (${job.build.reason}) of ${label} on ${services.worker}`);
+    log.line(`commit ${commit.sha} by ${commit.authorName} at ${commit.date}: ${commit.message.split("\n")[0] ?? ""}`);
+    log.line(`spec hash ${target.specHash}`);
+    const asOf = target.settings.asOf === "commit" ? new Date(commit.date) : undefined;
+    if (target.effective.pip.requirements.length > 0) {
+      log.line(`warning: pip dependencies are not installed by this version of condaops yet: ${target.effective.pip.requirements.join(", ")}`);
+    }
+
+    // 1. lock
+    let lockSource: "solved" | "committed" = "solved";
+    let lockText: string | undefined;
+    const lock = await step("solve", async () => {
+      const committedPath = committedLockPath(target.path);
+      const bytes = await job.tree.read(committedPath);
+      if (bytes) {
+        try {
+          const committed = parseCondaLock(committedPath, bytes.toString("utf8"));
+          if (lockMatchesSpec(committed, target.specHash)) {
+            log.line(`using the committed lock ${committedPath} verbatim (its spec hash matches)`);
+            lockSource = "committed";
+            lockText = bytes.toString("utf8");
+            return committed;
+          }
+          log.line(`the committed lock ${committedPath} does not match the spec any more; solving`);
+        } catch (e) {
+          log.line(`the committed lock ${committedPath} cannot be read (${isCondaopsError(e) ? e.message : String(e)}); solving`);
+        }
+      }
+      const env = await store.getEnvironment(job.repositoryId, target.namespace, target.name);
+      const previous = env?.currentBuildId ? await readLock(services, env.currentBuildId).catch((e: unknown) => {
+        log.line(`the current build's lock cannot be read (${e instanceof Error ? e.message : String(e)}); solving fresh`);
+        return undefined;
+      }) : undefined;
+      if (previous) log.line("keeping the current build's versions where the spec allows");
+      const { lock: solved } = await solveEnvironment(target.effective, {
+        gateway: services.gateway,
+        virtualPackages: services.config.virtualPackages,
+        ...(services.config.channelAlias ? { channelAlias: services.config.channelAlias } : {}),
+        ...(asOf ? { asOf } : {}),
+        ...(previous ? { previous } : {}),
+        sources: [target.path],
+        metadata: { "condaops.spec-hash": target.specHash, "condaops.commit": commit.sha },
+        log: (l) => log.line(l),
+      });
+      return solved;
+    });
+    const hashes = Object.fromEntries(lock.platforms.map((p) => [p, environmentHash(lock, p)]));
+    for (const p of lock.platforms) log.line(`${p}: ${lock.packages.filter((x) => x.platform === p).length} packages, environment hash ${hashes[p]}`);
+
+    // 2. install (or reuse)
+    const platform = services.hostPlatform && lock.platforms.includes(services.hostPlatform) ? services.hostPlatform : undefined;
+    let installed: { prefix: string; platform: string; environmentHash: string } | undefined;
+    let reusedPrefix = false;
+    if (!platform) {
+      log.line(`this machine (${services.hostPlatform ?? "unknown platform"}) is not one of the targets (${lock.platforms.join(", ")}): publishing the lock without installing`);
+    } else {
+      const envHash = hashes[platform] as string;
+      const prefix = layout.prefixFor(envHash, target.name);
+      await step("install", async () => {
+        if (existsSync(prefix)) {
+          reusedPrefix = true;
+          log.line(`reusing ${prefix}: an earlier build has the same environment hash`);
+        } else {
+          try {
+            const r = await installLock(lock, {
+              prefix,
+              platform,
+              cache: services.cache,
+              concurrency: services.config.install.concurrency,
+              linkScripts: services.config.install.linkScripts,
+              compilePython: services.config.install.compilePython,
+              variables: target.effective.variables,
+              requested: target.effective.dependencies,
+              progress: services.progress ? services.progress((l) => log.line(l)) : lineProgress((l) => log.line(l)),
+              log: (l) => log.line(l),
+            });
+            log.line(`installed ${r.packages} packages (${r.files} files, ${r.linkType}) into ${prefix}`);
+          } catch (e) {
+            // Another worker finished the same environment hash first: same packages, same prefix.
+            if (isCondaopsError(e) && e.code === "install.prefix-exists" && existsSync(prefix)) {
+              reusedPrefix = true;
+              log.line(`reusing ${prefix}: another build installed the same environment hash meanwhile`);
+            } else throw e;
+          }
+        }
+        const { permissions: mode, uid, gid } = services.config.build;
+        if (mode !== undefined || uid !== undefined || gid !== undefined) {
+          await applyPermissions(prefix, { ...(mode !== undefined ? { mode } : {}), ...(uid !== undefined ? { uid } : {}), ...(gid !== undefined ? { gid } : {}) });
+          log.line(`permissions applied (${[mode !== undefined ? `mode ${mode.toString(8)}` : "", uid !== undefined ? `uid ${uid}` : "", gid !== undefined ? `gid ${gid}` : ""].filter(Boolean).join(", ")})`);
+        }
+      });
+      installed = { prefix, platform, environmentHash: envHash };
+    }
+
+    // 3. artifacts, stored before any row is written
+    const requested = requestedNames(target.effective.dependencies);
+    const licenses = installed ? await installedLicenses(installed.prefix, lock, installed.platform) : new Map<string, string>();
+    const packageRows: BuildPackageRow[] = lock.packages.map((p) => ({
+      platform: p.platform,
+      name: p.name,
+      version: p.version,
+      build: p.build,
+      channel: p.channel,
+      subdir: p.subdir,
+      sha256: p.sha256,
+      license: p.license ?? (p.platform === installed?.platform ? (licenses.get(p.name) ?? null) : null),
+      requested: requested.has(p.name.toLowerCase()),
+    }));
+    await step("artifacts", async () => {
+      const kinds = new Set([...ALWAYS_PUBLISHED, ...target.settings.artifacts]);
+      const pending = [...kinds].filter((k) => k !== "log" && ARTIFACT_MAKERS[k] === undefined);
+      if (pending.length > 0) log.line(`not made by this version of condaops yet: ${pending.join(", ")}`);
+      for (const kind of kinds) {
+        const maker = ARTIFACT_MAKERS[kind];
+        if (!maker) continue;
+        if (maker.needsPrefix && !installed) {
+          log.line(`${kind}: skipped (nothing installed on this platform)`);
+          continue;
+        }
+        checkCanceled();
+        const files = await maker.make({
+          namespace: target.namespace,
+          name: target.name,
+          commit: commit.sha,
+          effective: target.effective,
+          lock,
+          ...(lockText !== undefined ? { lockText } : {}),
+          ...(installed ? { installed } : {}),
+          log: (l) => log.line(l),
+        });
+        for (const f of files) {
+          const key = artifactKey(keyPrefix, f.kind, f.file);
+          const obj = await blobs.put(key, typeof f.body === "function" ? f.body() : f.body);
+          stored.push(obj);
+          rows.push({ buildId: job.build.id, kind: f.kind, key, size: obj.size, sha256: obj.sha256, platform: f.platform });
+          log.line(`${f.kind}: ${key} (${obj.size} bytes, sha256 ${obj.sha256.slice(0, 12)})`);
+        }
+      }
+    });
+
+    const finishedAt = new Date();
+    timings.total = finishedAt.getTime() - started;
+    const record: BuildRecord = {
+      schema: "condaops.build/1",
+      environment: { namespace: target.namespace, name: target.name },
+      repository: job.repositoryIdentity,
+      commit: { sha: commit.sha, date: commit.date, author: commit.authorName, subject: commit.message.split("\n")[0] ?? "" },
+      attempt: job.build.attempt,
+      reason: job.build.reason,
+      specHash: target.specHash,
+      asOf: asOf ? asOf.toISOString() : null,
+      lockSource,
+      platforms: Object.fromEntries(lock.platforms.map((p) => [p, { environmentHash: hashes[p] as string, packages: lock.packages.filter((x) => x.platform === p).length }])),
+      installed: installed ? { ...installed, reused: reusedPrefix } : null,
+      requested: target.effective.dependencies,
+      packages: lock.packages.map((p, i) => ({
+        platform: p.platform,
+        name: p.name,
+        version: p.version,
+        build: p.build,
+        channel: p.channel,
+        subdir: p.subdir,
+        url: p.url,
+        sha256: p.sha256,
+        license: packageRows[i]?.license ?? null,
+        timestamp: p.timestamp ?? null,
+        requested: packageRows[i]?.requested ?? false,
+      })),
+      timings,
+      artifacts: rows.map((r) => ({ kind: r.kind, key: r.key, size: r.size, sha256: r.sha256, platform: r.platform })),
+      worker: services.worker,
+      startedAt: new Date(started).toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      condaops: CONDAOPS_VERSION,
+    };
+    const recordKey = artifactKey(keyPrefix, "build.json", "build.json");
+    const recordObj = await blobs.put(recordKey, `${JSON.stringify(record, null, 2)}\n`);
+    stored.push(recordObj);
+    rows.push({ buildId: job.build.id, kind: "build.json", key: recordKey, size: recordObj.size, sha256: recordObj.sha256, platform: null });
+
+    // 4. record: rows only now that every object is stored
+    checkCanceled();
+    await store.addPackages(job.build.id, packageRows);
+    for (const r of rows) await store.addArtifact(r);
+    log.line(`published ${rows.length} artifacts to ${blobs.location}; succeeded in ${(timings.total / 1000).toFixed(1)} s`);
+    const logObj = await log.close();
+    await store.addArtifact({ buildId: job.build.id, kind: "log", key: logObj.key, size: logObj.size, sha256: logObj.sha256, platform: null });
+    clearInterval(heartbeat);
+    let build = await store.finishBuild(job.build.id, {
+      state: "succeeded",
+      timings,
+      ...(installed ? { environmentHash: installed.environmentHash, platform: installed.platform, prefix: installed.prefix } : { environmentHash: hashes[lock.platforms[0] as string] as string }),
+    });
+
+    // 5. current: the database first, then the links (recovery re-points links from the database)
+    if (installed) await swapSymlink(layout.pinLink(target.namespace, target.name, commit.sha), installed.prefix);
+    if (job.makeCurrent) {
+      const env = await store.ensureEnvironment(job.repositoryId, target.namespace, target.name);
+      await store.setCurrent(env.id, build.id);
+      if (installed) await swapSymlink(layout.envLink(target.namespace, target.name), installed.prefix);
+    }
+    build = (await store.getBuild(build.id)) ?? build;
+    return { build, packages: lock.packages.length, reusedPrefix };
+  } catch (e) {
+    clearInterval(heartbeat);
+    const canceled = e instanceof Canceled;
+    const message = canceled ? "canceled" : redactText(e instanceof Error ? e.message : String(e), secrets);
+    const hint = isCondaopsError(e) && e.hint ? ` (${e.hint})` : "";
+    log.line(canceled ? "canceled before finishing" : `FAILED: ${message}${hint}`);
+    if (!canceled && !isCondaopsError(e) && e instanceof Error && e.stack) log.line(redactText(e.stack, secrets));
+    // Nothing half-published: objects stored by this attempt go, its log stays.
+    for (const obj of stored) await blobs.delete(obj.key).catch(() => undefined);
+    let logRow: ArtifactRow | undefined;
+    try {
+      const logObj = await log.close();
+      logRow = { buildId: job.build.id, kind: "log", key: logObj.key, size: logObj.size, sha256: logObj.sha256, platform: null };
+    } catch {
+      await log.abort().catch(() => undefined);
+    }
+    if (logRow) await store.addArtifact(logRow);
+    timings.total = Date.now() - started;
+    const build = await store.finishBuild(job.build.id, { state: canceled ? "canceled" : "failed", error: `${message}${hint}`, timings });
+    return { build, packages: 0, reusedPrefix: false };
+  }
+}

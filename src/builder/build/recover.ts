@@ -1,0 +1,56 @@
+/**
+ * Crash recovery, run when a builder starts: builds left `building` by a worker that died are
+ * marked failed (and get one retry), partial prefixes they left are removed, and the on-disk
+ * `envs/` links are re-pointed from the database (the database is made current before the links
+ * are swapped, so a crash in between leaves the links one build behind, never ahead).
+ */
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { removeStalePartials } from "../install/install.ts";
+import type { BuildRow } from "../../store/types.ts";
+import type { BuildServices } from "./services.ts";
+import { readLink, swapSymlink } from "./store-layout.ts";
+import { workerGone } from "./worker-id.ts";
+
+/** A worker that has not written a heartbeat for this long (builds write one every 30 s) is considered dead. */
+export const STALE_HEARTBEAT_MS = 10 * 60_000;
+
+export interface Recovery {
+  /** Builds marked failed because their worker died. */
+  failed: BuildRow[];
+  /** Of those, the ones to build again (first attempts only: a build that killed its worker twice is not retried forever). */
+  retry: BuildRow[];
+}
+
+export async function recoverInterruptedBuilds(services: BuildServices, now: Date = new Date()): Promise<Recovery> {
+  const failed: BuildRow[] = [];
+  for (const b of await services.store.buildsInState("building")) {
+    if (!workerGone(b.worker, b.heartbeatAt, now, STALE_HEARTBEAT_MS)) continue;
+    services.log(`${b.namespace}/${b.name}@${b.commit.slice(0, 12)}: its worker ${b.worker ?? "(unknown)"} stopped while building; marking it failed`);
+    failed.push(await services.store.finishBuild(b.id, { state: "failed", error: `the worker ${b.worker ?? "(unknown)"} stopped while building (killed or crashed)` }));
+  }
+  // Partial prefixes of dead installs, whichever build they belonged to.
+  let names: string[] = [];
+  try {
+    names = await readdir(services.layout.buildsDir);
+  } catch {
+    // no store yet
+  }
+  const prefixes = new Set(names.filter((n) => n.includes(".partial-")).map((n) => join(services.layout.buildsDir, n.slice(0, n.indexOf(".partial-")))));
+  for (const p of prefixes) await removeStalePartials(p, services.log);
+  return { failed, retry: failed.filter((b) => b.attempt === 1 && b.reason !== "retry") };
+}
+
+/** Points every environment's `envs/` link at its current build's prefix, where they disagree. */
+export async function reconcileLinks(services: BuildServices, repositoryId: number): Promise<void> {
+  for (const env of await services.store.listEnvironments(repositoryId)) {
+    if (env.currentBuildId === null || env.removedAtCommit !== null) continue;
+    const build = await services.store.getBuild(env.currentBuildId);
+    if (!build?.prefix) continue;
+    const link = services.layout.envLink(env.namespace, env.name);
+    if ((await readLink(link)) !== build.prefix) {
+      services.log(`${env.namespace}/${env.name}: pointing envs/ at its current build ${build.commit.slice(0, 12)}`);
+      await swapSymlink(link, build.prefix);
+    }
+  }
+}
