@@ -68,17 +68,8 @@ interface EnvironmentRecord {
   removed_at_commit: string | null;
 }
 
-interface PackageRecord {
-  platform: string;
-  name: string;
-  version: string;
-  build: string;
-  channel: string;
-  subdir: string;
-  sha256: string;
-  license: string | null;
-  requested: boolean;
-}
+/** The package columns are single words: the row type is the record type. */
+type PackageRecord = BuildPackageRow;
 
 interface ArtifactRecord {
   build_id: number | string;

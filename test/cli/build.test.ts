@@ -5,7 +5,9 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -75,5 +77,68 @@ test("exit 1 when a build fails, and the others still complete; usage errors exi
     assert.equal((await runCli("build", "--repo", join(work, "nothing-here"), "--state", state)).code, 2);
   } finally {
     await repo.cleanup();
+  }
+});
+
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test("a build killed mid-install (kill -9) is marked failed, its partial prefix removed, and retried by the next run", async () => {
+  const repo = await createTestRepo({ "policy.yaml": "channels: {default: [conda-forge]}\n", "ok/slow.yaml": "dependencies: [hello-prefix, libzlib]\n" });
+  const sha = repo.commit("one environment");
+  const state = join(work, "state-crash");
+  const cfg = join(work, "crash.config.yaml");
+  await writeFile(cfg, `channel_alias: ${server.url}\ncache_dir: ${join(work, "cache-crash")}\n`);
+  server.hook(/\/hello-prefix-1\.0-0\./, { kind: "hang" });
+  try {
+    const child = spawn(process.execPath, ["bin/condaops.js", "build", "--repo", repo.dir, "--state", state, "--config", cfg], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const partials = async () => (existsSync(join(state, "builds")) ? (await readdir(join(state, "builds"))).filter((n) => n.includes(".partial-")) : []);
+    await waitFor(`the download to start and a partial prefix to appear (stderr so far: ${stderr})`, async () => server.requests.some((r) => r.url.includes("hello-prefix-1.0-0")) && (await partials()).length > 0);
+    child.kill("SIGKILL");
+    await once(child, "exit");
+    server.clearHooks();
+    assert.equal((await partials()).length, 1, "the killed install left its partial prefix");
+
+    const r = await runCli("build", "--repo", repo.dir, "--state", state, "--config", cfg, "--json");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /stopped while building/);
+    const doc = json<{ builds: { namespace: string; name: string; commit: string; state: string; attempt: number; reason: string; existing: boolean }[] }>(r);
+    assert.deepEqual(doc.builds.map((b) => [`${b.namespace}/${b.name}`, b.commit, b.state, b.attempt, b.reason, b.existing]), [["ok/slow", sha, "succeeded", 2, "retry", false]]);
+    assert.deepEqual(await partials(), [], "the partial prefix was removed");
+    assert.ok(existsSync(join(state, "envs", "ok", "slow", "bin", "hello-prefix")));
+  } finally {
+    server.clearHooks();
+    await repo.cleanup();
+  }
+});
+
+test("--repo URL clones into the cache once and fetches new commits on later builds", async () => {
+  const upstream = await createTestRepo({ "policy.yaml": "channels: {default: [conda-forge]}\n", "ok/a.yaml": "dependencies: [hello-prefix]\n" });
+  const first = upstream.commit("a");
+  try {
+    const state = join(work, "state-url");
+    const url = `file://${upstream.dir}`;
+    const r1 = await runCli("build", "--repo", url, "--state", state, "--config", config, "--json");
+    assert.equal(r1.code, 0, r1.stderr);
+    assert.match(r1.stderr, /cloning file:\/\//);
+    assert.equal(json<{ commit: string }>(r1).commit, first);
+    await upstream.write({ "ok/b.yaml": "dependencies: [libzlib]\n" });
+    const second = upstream.commit("b");
+    const r2 = await runCli("build", "--repo", url, "--state", state, "--config", config, "--json");
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.match(r2.stderr, /fetching file:\/\//);
+    const doc = json<{ commit: string; repository: string; builds: { name: string; state: string }[] }>(r2);
+    assert.equal(doc.commit, second);
+    assert.equal(doc.repository, url);
+    assert.deepEqual(doc.builds.map((b) => `${b.name}:${b.state}`), ["b:succeeded"]);
+  } finally {
+    await upstream.cleanup();
   }
 });

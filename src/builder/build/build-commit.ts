@@ -123,7 +123,7 @@ async function runQueued(services: BuildServices, source: RepositorySource, repo
     results.push({
       ...base,
       state: outcome.build.state,
-      existing: false,
+      existing: outcome.taken ?? false,
       build: outcome.build,
       packages: outcome.packages,
       reusedPrefix: outcome.reusedPrefix,

@@ -56,6 +56,8 @@ export interface BuildOutcome {
   build: BuildRow;
   packages: number;
   reusedPrefix: boolean;
+  /** Another worker had started this build: it was not run here. */
+  taken?: boolean;
 }
 
 const HEARTBEAT_MS = 30_000;
@@ -98,14 +100,15 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
   const keyPrefix = buildKeyPrefix(target.namespace, target.name, commit.sha, job.build.attempt);
   const secrets = services.config.channelCredentials.flatMap((c) => [c.token, c.password].filter((s): s is string => typeof s === "string" && s.length > 0));
   const label = `${target.namespace}/${target.name}@${commit.sha.slice(0, 12)}`;
+  if (!(await store.startBuild(job.build.id, services.worker))) {
+    // Another worker took it between queueing and now: report its build, do not run it twice.
+    const taken = (await store.getBuild(job.build.id)) ?? job.build;
+    return { build: taken, packages: 0, reusedPrefix: false, taken: true };
+  }
   const log: BuildLog = createBuildLog(await blobs.writer(artifactKey(keyPrefix, "log", "build.log")), {
     echo: (l) => services.log(`${label}: ${l}`),
     secrets,
   });
-  if (!(await store.startBuild(job.build.id, services.worker))) {
-    await log.abort();
-    throw new Error(`build ${job.build.id} of ${label} is not queued (another worker took it)`);
-  }
   const heartbeat = setInterval(() => void store.heartbeat(job.build.id).catch(() => undefined), HEARTBEAT_MS);
   heartbeat.unref();
   const timings: Record<string, number> = {};
@@ -280,19 +283,7 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
       platforms: Object.fromEntries(lock.platforms.map((p) => [p, { environmentHash: hashes[p] as string, packages: lock.packages.filter((x) => x.platform === p).length }])),
       installed: installed ? { ...installed, reused: reusedPrefix } : null,
       requested: target.effective.dependencies,
-      packages: lock.packages.map((p, i) => ({
-        platform: p.platform,
-        name: p.name,
-        version: p.version,
-        build: p.build,
-        channel: p.channel,
-        subdir: p.subdir,
-        url: p.url,
-        sha256: p.sha256,
-        license: packageRows[i]?.license ?? null,
-        timestamp: p.timestamp ?? null,
-        requested: packageRows[i]?.requested ?? false,
-      })),
+      packages: packageRows.map((row, i) => ({ ...row, url: lock.packages[i]?.url ?? "", timestamp: lock.packages[i]?.timestamp ?? null })),
       timings,
       artifacts: rows.map((r) => ({ kind: r.kind, key: r.key, size: r.size, sha256: r.sha256, platform: r.platform })),
       worker: services.worker,

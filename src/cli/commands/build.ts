@@ -73,7 +73,9 @@ export const buildCommand: CommandModule = {
     try {
       const source = await openRepositorySource(o.repo, config.cacheDir, log);
       const report = await buildCommit(services, source, { ...(o.ref ? { ref: o.ref } : {}), ...(o.all ? { all: true } : {}), ...(named ? { named } : {}), ...(o.force ? { force: true } : {}) });
-      const all = [...report.retried, ...report.results];
+      // A retried build that is also this commit's shows once, as the retry.
+      const retriedIds = new Set(report.retried.map((r) => r.build?.id));
+      const all = [...report.retried, ...report.results.filter((r) => !(r.existing && retriedIds.has(r.build?.id)))];
       const bad = all.filter((r) => r.state !== "succeeded");
       out.result({
         ok: bad.length === 0,

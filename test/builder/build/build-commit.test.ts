@@ -24,6 +24,7 @@ import { solveEnvironment } from "../../../src/builder/solve/solve.ts";
 import { DEFAULT_VIRTUAL_PACKAGES } from "../../../src/config/index.ts";
 import type { Config } from "../../../src/config/index.ts";
 import { validateRepository } from "../../../src/spec/validate-repo.ts";
+import { InfraError } from "../../../src/errors.ts";
 import { openRepository } from "../../../src/git/repository.ts";
 import { worktree } from "../../../src/git/worktree.ts";
 import { createBuildStore } from "../../../src/store/build-store.ts";
@@ -346,6 +347,54 @@ for (const backend of testDatabases()) {
       assert.equal(await readLink(services.layout.pinLink("team", "e03", sha("c5"))), before.prefix);
       assert.equal((await store.getEnvironment(await repositoryId(), "team", "e03"))?.removedAtCommit, shas.c9);
       assert.equal((await store.getBuild(before.id))?.state, "succeeded");
+    });
+
+    test("a failed upload fails the build, removes what it stored and writes no artifact rows but the log's", async () => {
+      await repo.write({ "team/e12.yaml": "dependencies: [hello-prefix, libzlib]\n" });
+      shas.c10 = repo.commit("e12: libzlib", "2024-06-06T10:00:00Z");
+      const failing: BuildServices = {
+        ...services,
+        blobs: {
+          ...services.blobs,
+          location: services.blobs.location,
+          put: async (key, body) => {
+            if (key.includes("/yaml/")) throw new InfraError("storage.io", `cannot write ${key}: disk full`);
+            return services.blobs.put(key, body);
+          },
+        },
+      };
+      const r = await build({}, failing);
+      const f = r.results[0]!;
+      assert.equal(f.state, "failed");
+      assert.match(f.error ?? "", /disk full/);
+      assert.deepEqual((await store.listArtifacts(f.build!.id)).map((a) => a.kind), ["log"]);
+      assert.deepEqual((await services.blobs.list(`builds/team/e12/${sha("c10")}/`)).map((o) => o.key), [`builds/team/e12/${sha("c10")}/log/build.log`]);
+      assert.deepEqual(await store.listPackages(f.build!.id), []);
+      assert.equal((await store.getEnvironment(await repositoryId(), "team", "e12"))?.currentBuildId, null);
+      assert.equal(existsSync(services.layout.envLink("team", "e12")), false);
+    });
+
+    test("canceling: the running build ends canceled at its next step, queued ones never start", async () => {
+      await repo.write({ "team/e13.yaml": "dependencies: [hello-prefix, libzlib]\n", "team/e14.yaml": "dependencies: [libzlib]\n" });
+      shas.c11 = repo.commit("e13, e14", "2024-06-07T10:00:00Z");
+      const controller = new AbortController();
+      const canceling: BuildServices = {
+        ...services,
+        signal: controller.signal,
+        gateway: {
+          ...services.gateway,
+          subdir: (channel: string, subdir: string) => {
+            controller.abort(); // Ctrl-C while the first build solves
+            return services.gateway.subdir(channel, subdir);
+          },
+        },
+      };
+      const r = await build({}, canceling);
+      assert.deepEqual(r.results.map((x) => `${x.name}:${x.state}`), ["e13:canceled", "e14:canceled"]);
+      for (const x of r.results) assert.equal((await store.getBuild(x.build!.id))?.state, "canceled");
+      assert.match((await services.blobs.getBuffer(`builds/team/e13/${sha("c11")}/log/build.log`)).toString(), /canceled before finishing/);
+      assert.equal(r.results[1]?.error, "canceled before it started");
+      assert.equal(existsSync(services.layout.envLink("team", "e13")), false);
     });
 
     test("building an older commit does not roll the current build back", async () => {
