@@ -20,7 +20,10 @@ export interface CommitInfo {
 }
 
 export interface GitRepository {
+  /** The environments repository's root: the git top level, or the subfolder it was opened at. */
   readonly dir: string;
+  /** The git top level (paths GitHub annotates are relative to it). */
+  readonly root: string;
   /** Full sha of REF; UsageError when REF names nothing. */
   resolve(ref: string): Promise<string>;
   /** The tree of a commit as a FileTree. */
@@ -30,6 +33,8 @@ export interface GitRepository {
   commit(ref: string): Promise<CommitInfo>;
   /** Up to `max` commits of REF's first-parent history, REF first, after skipping `skip`. */
   firstParentHistory(ref: string, max: number, skip?: number): Promise<CommitInfo[]>;
+  /** The best common ancestor of A and B (where a pull request's changes start). */
+  mergeBase(a: string, b: string): Promise<string>;
   /** True when ANCESTOR is REF or one of its ancestors; false also when ANCESTOR is unknown. */
   isAncestor(ancestor: string, ref: string): Promise<boolean>;
 }
@@ -83,6 +88,7 @@ export async function openRepository(dir: string): Promise<GitRepository> {
 
   return {
     dir: sub === "" ? top : join(top, sub),
+    root: top,
     resolve,
     async tree(ref) {
       const sha = await resolve(ref);
@@ -135,6 +141,14 @@ export async function openRepository(dir: string): Promise<GitRepository> {
         .split(RECORD)
         .filter((r) => r.length > 0)
         .map((r) => parseCommit(r.replace(/\n$/, "")));
+    },
+    async mergeBase(a, b) {
+      const [x, y] = [await resolve(a), await resolve(b)];
+      const base = (await g.raw(["merge-base", x, y]).catch(() => "")).trim();
+      if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(base)) {
+        throw new UsageError("git.no-merge-base", `${a} and ${b} have no common history in ${top}`, { hint: "fetch the whole history (actions/checkout with fetch-depth: 0)" });
+      }
+      return base;
     },
     async isAncestor(ancestor, ref) {
       // simple-git resolves a bare non-zero exit as empty output, so `--is-ancestor` cannot be

@@ -109,6 +109,15 @@ export function createBuildStore(db: Database): BuildStore {
 
   /** Distinct commit shas starting with `prefix`: this environment's builds and the repository's recorded commits. */
   const commitsMatching = async (repositoryId: number, environmentId: number, prefix: string): Promise<string[]> => {
+    if (prefix.length === 40 || prefix.length === 64) {
+      // A full sha: equality, so the primary key answers (a prefix match reads every commit).
+      const exact = await db.query<{ sha: string }>(
+        `SELECT $3::text AS sha WHERE EXISTS (SELECT 1 FROM builds WHERE environment_id = $1 AND commit_sha = $3)
+            OR EXISTS (SELECT 1 FROM commits WHERE repository_id = $2 AND sha = $3)`,
+        [environmentId, repositoryId, prefix],
+      );
+      return exact.map((r) => r.sha);
+    }
     const rows = await db.query<{ sha: string }>(
       `SELECT sha FROM (
          SELECT commit_sha AS sha FROM builds WHERE environment_id = $1 AND left(commit_sha, length($3::text)) = $3::text
@@ -321,6 +330,47 @@ export function createBuildStore(db: Database): BuildStore {
         buildId,
       ]);
       return rows.map(toArtifact);
+    },
+
+    async setCurrentIfNewer(environmentId, buildId) {
+      return db.transaction(async (tx) => {
+        // The environment row is locked, so two workers finishing at once decide one after the other.
+        const env = await tx.query<{ current_build_id: number | string | null; current_commit: string | null; repository_id: number | string }>(
+          `SELECT e.current_build_id, cb.commit_sha AS current_commit, n.repository_id
+           FROM environments e JOIN namespaces n ON n.id = e.namespace_id LEFT JOIN builds cb ON cb.id = e.current_build_id
+           WHERE e.id = $1 FOR UPDATE OF e`,
+          [environmentId],
+        );
+        const row = env[0];
+        if (!row) throw new InputError("build.not-succeeded", `environment ${environmentId} does not exist`);
+        const build = await tx.query<{ commit_sha: string }>("SELECT commit_sha FROM builds WHERE id = $1 AND environment_id = $2 AND state = 'succeeded'", [buildId, environmentId]);
+        const commit = build[0]?.commit_sha;
+        if (commit === undefined) {
+          throw new InputError("build.not-succeeded", `build ${buildId} is not a succeeded build of environment ${environmentId}`, {
+            hint: "only a succeeded build of the same environment can become current",
+          });
+        }
+        let newer = row.current_commit === null || row.current_commit === commit;
+        if (!newer) {
+          // Newer means: the current build's commit is on this commit's recorded first-parent history.
+          const onChain = await tx.query(
+            `WITH RECURSIVE chain (sha, depth) AS (
+               SELECT $2::text, 0
+               UNION ALL
+               SELECT c.first_parent, chain.depth + 1 FROM chain JOIN commits c ON c.repository_id = $1 AND c.sha = chain.sha
+               WHERE c.first_parent IS NOT NULL AND chain.sha <> $3 AND chain.depth < $4
+             )
+             SELECT 1 FROM chain WHERE sha = $3 LIMIT 1`,
+            [Number(row.repository_id), commit, row.current_commit, MAX_WALK],
+          );
+          newer = onChain.length > 0;
+          // A current commit this repository never recorded (history rewritten): the new build wins.
+          if (!newer) newer = (await tx.query("SELECT 1 FROM commits WHERE repository_id = $1 AND sha = $2", [Number(row.repository_id), row.current_commit])).length === 0;
+        }
+        if (!newer) return false;
+        await tx.query("UPDATE environments SET current_build_id = $2 WHERE id = $1", [environmentId, buildId]);
+        return true;
+      });
     },
 
     async setCurrent(environmentId, buildId) {

@@ -13,6 +13,12 @@ export const MIGRATION_LOCK_KEY = 7_244_061_958_339n;
 
 /** Applies the pending migrations in order; returns the ids this call applied. */
 export async function migrate(db: Database, migrations: readonly Migration[] = allMigrations): Promise<string[]> {
+  // Up to date already: read only, so a worker role without CREATE rights can start.
+  const table = await db.query<{ present: string | null }>("SELECT to_regclass('schema_migrations')::text AS present");
+  if (table[0]?.present) {
+    const done = new Set((await db.query<{ id: string }>("SELECT id FROM schema_migrations")).map((r) => r.id));
+    if (migrations.every((m) => done.has(m.id))) return [];
+  }
   const applied: string[] = [];
   for (const migration of migrations) {
     const ran = await db.transaction(async (tx) => {

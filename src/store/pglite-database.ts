@@ -4,7 +4,7 @@
  * goes through one queue: a caller never runs inside another caller's open transaction.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { PGlite } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import { InfraError } from "../errors.ts";
 import { runTransaction, toStoreError } from "./database.ts";
 import { lockFolder } from "./folder-lock.ts";
@@ -18,7 +18,10 @@ export async function openPgliteDatabase(dir?: string): Promise<Database> {
   const unlock = dir === undefined ? async () => {} : await lockFolder(dir);
   let pglite: PGlite;
   try {
-    pglite = await PGlite.create(dir);
+    // Loaded on first use: its WASM is large, and bundles that record into PostgreSQL only (the
+    // GitHub Action) leave it out.
+    const { PGlite: Pglite } = await import("@electric-sql/pglite");
+    pglite = await Pglite.create(dir);
   } catch (e) {
     await unlock();
     const reason = e instanceof Error ? e.message : String(e);

@@ -132,7 +132,13 @@ export interface BuildStore {
   addArtifact(artifact: ArtifactRow): Promise<void>;
   listArtifacts(buildId: number): Promise<ArtifactRow[]>;
 
-  /** Makes a succeeded build the environment's current one. */
+  /**
+   * Makes a succeeded build current unless the current build is of a newer commit (one whose
+   * recorded first-parent history contains this build's commit): building an old commit never
+   * rolls an environment back. Decided under a row lock; true when it became current.
+   */
+  setCurrentIfNewer(environmentId: number, buildId: number): Promise<boolean>;
+  /** Makes a succeeded build the environment's current one, unconditionally. */
   setCurrent(environmentId: number, buildId: number): Promise<void>;
   /**
    * `ns/name@REF`: REF is `current`, a full or abbreviated (>= 7 hex) commit, or an environment

@@ -49,26 +49,21 @@ export interface CommitBuildReport {
 
 const HISTORY_PAGE = 500;
 
-/** Records REF's first-parent history back to the first commit already known. */
+/**
+ * Records REF's first-parent history back to the first commit already known, oldest first: a run
+ * interrupted halfway leaves a recorded tail the next run continues from, never a gap.
+ */
 async function recordHistory(services: BuildServices, repo: GitRepository, repositoryId: number, sha: string): Promise<void> {
+  const fresh: CommitInfo[] = [];
   for (let skip = 0; ; skip += HISTORY_PAGE) {
     const page = await repo.firstParentHistory(sha, HISTORY_PAGE, skip);
-    if (page.length === 0) return;
     const known = await services.store.knownCommits(repositoryId, page.map((c) => c.sha));
     const firstKnown = page.findIndex((c) => known.has(c.sha));
-    const fresh = firstKnown === -1 ? page : page.slice(0, firstKnown);
-    await services.store.recordCommits(repositoryId, fresh);
-    if (firstKnown !== -1 || page.length < HISTORY_PAGE) return;
+    fresh.push(...(firstKnown === -1 ? page : page.slice(0, firstKnown)));
+    if (firstKnown !== -1 || page.length < HISTORY_PAGE) break;
   }
-}
-
-/** Only a commit at or after the current build's commit may replace it (building an old commit must not roll an environment back). */
-async function mayBecomeCurrent(services: BuildServices, repo: GitRepository, repositoryId: number, environmentId: number, sha: string): Promise<boolean> {
-  const env = (await services.store.listEnvironments(repositoryId)).find((e) => e.id === environmentId);
-  if (!env?.currentBuildId) return true;
-  const current = await services.store.getBuild(env.currentBuildId);
-  if (!current || current.commit === sha) return true;
-  return repo.isAncestor(current.commit, sha);
+  fresh.reverse();
+  for (let i = 0; i < fresh.length; i += HISTORY_PAGE) await services.store.recordCommits(repositoryId, fresh.slice(i, i + HISTORY_PAGE));
 }
 
 interface Queued {
@@ -82,7 +77,8 @@ async function queue(services: BuildServices, repositoryId: number, sha: string,
     const env = await services.store.ensureEnvironment(repositoryId, target.namespace, target.name);
     await services.store.recordSpecification(target.specHash, target.effective);
     const latest = await services.store.latestAttempt(env.id, sha);
-    if (latest && !force && latest.state !== "queued") {
+    // A canceled build (Ctrl-C) was never finished: the next run builds it again.
+    if (latest && !force && latest.state !== "queued" && latest.state !== "canceled") {
       results.push({ namespace: target.namespace, name: target.name, commit: sha, state: latest.state, existing: true, build: latest, ...(latest.error ? { error: latest.error } : {}) });
       continue;
     }
@@ -95,7 +91,7 @@ async function queue(services: BuildServices, repositoryId: number, sha: string,
         environmentId: env.id,
         commit: sha,
         specHash: target.specHash,
-        reason: force && latest ? "forced" : target.reason,
+        reason: force && latest && latest.state !== "canceled" ? "forced" : target.reason,
         attempt: (latest?.attempt ?? 0) + 1,
       });
       out.push({ target, build });
@@ -118,8 +114,16 @@ async function runQueued(services: BuildServices, source: RepositorySource, repo
       results.push({ ...base, state: "canceled", existing: false, build: canceled, error: "canceled before it started" });
       continue;
     }
-    const makeCurrent = await mayBecomeCurrent(services, source.repo, repositoryId, build.environmentId, commit.sha);
-    const outcome = await runBuild(services, { repositoryId, repositoryIdentity: source.identity, commit, tree, target, build, makeCurrent });
+    let outcome;
+    try {
+      outcome = await runBuild(services, { repositoryId, repositoryIdentity: source.identity, commit, tree, target, build });
+    } catch (e) {
+      // Only the database or storage failing while the state is recorded gets here; the other
+      // environments of the commit still build.
+      const error = e instanceof Error ? e.message : String(e);
+      results.push({ ...base, state: "failed", existing: false, build, error });
+      continue;
+    }
     results.push({
       ...base,
       state: outcome.build.state,
@@ -138,7 +142,7 @@ export async function buildCommit(services: BuildServices, source: RepositorySou
   const repositoryId = await store.ensureRepository(source.identity);
 
   // Whatever a dead worker left: fail it, clean its partial prefix, retry it below.
-  const recovery = await recoverInterruptedBuilds(services);
+  const recovery = await recoverInterruptedBuilds(services, repositoryId);
   await reconcileLinks(services, repositoryId);
 
   const sha = await repo.resolve(options.ref ?? source.defaultRef);
@@ -149,13 +153,19 @@ export async function buildCommit(services: BuildServices, source: RepositorySou
   const envs = new Map((await store.listEnvironments(repositoryId)).map((e) => [e.id, e]));
   for (const failed of recovery.retry) {
     const env = envs.get(failed.environmentId);
-    if (!env) continue; // another repository's build: its own builder retries it
+    if (!env) continue;
     const retryCommit = await repo.commit(failed.commit);
     const sel = await selectEnvironments(await repo.tree(failed.commit), { named: [{ namespace: env.namespace, name: env.name }] });
     const target = sel.targets[0];
     if (!target) continue;
     services.log(`${env.namespace}/${env.name}@${failed.commit.slice(0, 12)}: retrying after the interrupted attempt`);
-    const build = await store.createBuild({ environmentId: env.id, commit: failed.commit, specHash: target.specHash, reason: "retry", attempt: failed.attempt + 1 });
+    let build;
+    try {
+      build = await store.createBuild({ environmentId: env.id, commit: failed.commit, specHash: target.specHash, reason: "retry", attempt: failed.attempt + 1 });
+    } catch (e) {
+      if (e instanceof BuildConflictError) continue; // another builder is retrying it
+      throw e;
+    }
     await runQueued(services, source, repositoryId, retryCommit, [{ target: { ...target, reason: "retry" }, build }], retried);
   }
 

@@ -12,6 +12,7 @@
  * Any failure marks the build failed with the reason in its log and `error` column, removes the
  * objects this attempt stored (other than its log) and leaves the previous build current.
  */
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -37,7 +38,7 @@ import type { BuildLog } from "./build-log.ts";
 import { applyPermissions } from "./permissions.ts";
 import type { BuildTarget } from "./select.ts";
 import type { BuildServices } from "./services.ts";
-import { swapSymlink } from "./store-layout.ts";
+import { removeLink, swapSymlink } from "./store-layout.ts";
 import { CONDAOPS_VERSION } from "../../version.ts";
 
 export interface BuildJob {
@@ -48,8 +49,6 @@ export interface BuildJob {
   tree: FileTree;
   target: BuildTarget;
   build: BuildRow;
-  /** Whether this build may become the environment's current build (false for a commit older than the current one). */
-  makeCurrent: boolean;
 }
 
 export interface BuildOutcome {
@@ -61,6 +60,20 @@ export interface BuildOutcome {
 }
 
 const HEARTBEAT_MS = 30_000;
+
+/** Builds this process is running now: recovery never takes one of these for a dead worker's (pid reuse in containers). */
+export const RUNNING = new Set<number>();
+
+/**
+ * The folder key of a prefix: its environment hash, mixed with the spec's variables when it sets
+ * any (they are written into the prefix's conda-meta/state, so two specs with the same packages
+ * but different variables must not share one prefix).
+ */
+export function prefixKey(environmentHash: string, variables: Record<string, string>): string {
+  const keys = Object.keys(variables).sort();
+  if (keys.length === 0) return environmentHash;
+  return createHash("sha256").update(environmentHash).update(JSON.stringify(keys.map((k) => [k, variables[k]]))).digest("hex");
+}
 
 class Canceled extends Error {}
 
@@ -105,14 +118,25 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
     const taken = (await store.getBuild(job.build.id)) ?? job.build;
     return { build: taken, packages: 0, reusedPrefix: false, taken: true };
   }
-  const log: BuildLog = createBuildLog(await blobs.writer(artifactKey(keyPrefix, "log", "build.log")), {
-    echo: (l) => services.log(`${label}: ${l}`),
-    secrets,
-  });
+  RUNNING.add(job.build.id);
+  let log: BuildLog;
+  try {
+    log = createBuildLog(await blobs.writer(artifactKey(keyPrefix, "log", "build.log")), {
+      echo: (l) => services.log(`${label}: ${l}`),
+      secrets,
+    });
+  } catch (e) {
+    // No log to write into: the build still ends failed, never stuck in `building`.
+    RUNNING.delete(job.build.id);
+    const error = `cannot start the build log: ${redactText(e instanceof Error ? e.message : String(e), secrets)}`;
+    services.log(`${label}: ${error}`);
+    return { build: await store.finishBuild(job.build.id, { state: "failed", error }), packages: 0, reusedPrefix: false };
+  }
   const heartbeat = setInterval(() => void store.heartbeat(job.build.id).catch(() => undefined), HEARTBEAT_MS);
   heartbeat.unref();
   const timings: Record<string, number> = {};
   const stored: StoredObject[] = [];
+  let published = false;
   const rows: ArtifactRow[] = [];
   const checkCanceled = () => {
     if (services.signal?.aborted) throw new Canceled("canceled");
@@ -156,12 +180,18 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
           log.line(`the committed lock ${committedPath} cannot be read (${isCondaopsError(e) ? e.message : String(e)}); solving`);
         }
       }
-      const env = await store.getEnvironment(job.repositoryId, target.namespace, target.name);
-      const previous = env?.currentBuildId ? await readLock(services, env.currentBuildId).catch((e: unknown) => {
-        log.line(`the current build's lock cannot be read (${e instanceof Error ? e.message : String(e)}); solving fresh`);
-        return undefined;
-      }) : undefined;
-      if (previous) log.line("keeping the current build's versions where the spec allows");
+      // Minimal change against what this environment was just before this commit: the build its
+      // first parent resolves to (not the current build, which may be of a newer commit).
+      const parent = commit.parents[0];
+      const before = parent ? await store.resolveBuild(job.repositoryId, target.namespace, target.name, parent) : undefined;
+      const previous =
+        before?.state === "succeeded"
+          ? await readLock(services, before.id).catch((e: unknown) => {
+              log.line(`the lock of ${target.namespace}/${target.name}@${before.commit.slice(0, 12)} cannot be read (${e instanceof Error ? e.message : String(e)}); solving fresh`);
+              return undefined;
+            })
+          : undefined;
+      if (previous && before) log.line(`keeping the versions of the build at ${before.commit.slice(0, 12)} where the spec allows`);
       const { lock: solved } = await solveEnvironment(target.effective, {
         gateway: services.gateway,
         virtualPackages: services.config.virtualPackages,
@@ -185,7 +215,7 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
       log.line(`this machine (${services.hostPlatform ?? "unknown platform"}) is not one of the targets (${lock.platforms.join(", ")}): publishing the lock without installing`);
     } else {
       const envHash = hashes[platform] as string;
-      const prefix = layout.prefixFor(envHash, target.name);
+      const prefix = layout.prefixFor(prefixKey(envHash, target.effective.variables), target.name);
       await step("install", async () => {
         if (existsSync(prefix)) {
           reusedPrefix = true;
@@ -296,10 +326,11 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
     stored.push(recordObj);
     rows.push({ buildId: job.build.id, kind: "build.json", key: recordKey, size: recordObj.size, sha256: recordObj.sha256, platform: null });
 
-    // 4. record: rows only now that every object is stored
+    // 4. record: rows only now that every object is stored; from here on nothing is deleted
     checkCanceled();
     await store.addPackages(job.build.id, packageRows);
     for (const r of rows) await store.addArtifact(r);
+    published = true;
     log.line(`published ${rows.length} artifacts to ${blobs.location}; succeeded in ${(timings.total / 1000).toFixed(1)} s`);
     const logObj = await log.close();
     await store.addArtifact({ buildId: job.build.id, kind: "log", key: logObj.key, size: logObj.size, sha256: logObj.sha256, platform: null });
@@ -309,21 +340,36 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
       timings,
       ...(installed ? { environmentHash: installed.environmentHash, platform: installed.platform, prefix: installed.prefix } : { environmentHash: hashes[lock.platforms[0] as string] as string }),
     });
+    RUNNING.delete(job.build.id);
 
-    // 5. current: the database first, then the links (recovery re-points links from the database)
-    if (installed) await swapSymlink(layout.pinLink(target.namespace, target.name, commit.sha), installed.prefix);
-    if (job.makeCurrent) {
-      const env = await store.ensureEnvironment(job.repositoryId, target.namespace, target.name);
-      await store.setCurrent(env.id, build.id);
-      if (installed) await swapSymlink(layout.envLink(target.namespace, target.name), installed.prefix);
+    // 5. current: the database decides (under a row lock, never rolling back to an older commit),
+    // then the links follow it. A link that cannot be swapped is repaired from the database by
+    // the next start (reconcileLinks); it does not undo a succeeded build.
+    const current = await store.setCurrentIfNewer(job.build.environmentId, build.id);
+    try {
+      if (installed) await swapSymlink(layout.pinLink(target.namespace, target.name, commit.sha), installed.prefix);
+      if (current) {
+        if (installed) await swapSymlink(layout.envLink(target.namespace, target.name), installed.prefix);
+        else await removeLink(layout.envLink(target.namespace, target.name));
+      }
+    } catch (e) {
+      services.log(`${label}: warning: ${e instanceof Error ? e.message : String(e)} (the build succeeded; the link is repaired on the next start)`);
     }
+    if (!current) services.log(`${label}: not made current: the current build is of a newer commit`);
     build = (await store.getBuild(build.id)) ?? build;
     return { build, packages: lock.packages.length, reusedPrefix };
   } catch (e) {
     clearInterval(heartbeat);
+    RUNNING.delete(job.build.id);
     const canceled = e instanceof Canceled;
     const message = canceled ? "canceled" : redactText(e instanceof Error ? e.message : String(e), secrets);
-    const hint = isCondaopsError(e) && e.hint ? ` (${e.hint})` : "";
+    const hint = isCondaopsError(e) && e.hint ? ` (${redactText(e.hint, secrets)})` : "";
+    if (published) {
+      // The rows are written: the objects stay. Only the state could not be recorded; the next
+      // start finds the build `building` with no live worker and fails it.
+      services.log(`${label}: the build was published but could not be finished: ${message}${hint}`);
+      throw e;
+    }
     log.line(canceled ? "canceled before finishing" : `FAILED: ${message}${hint}`);
     if (!canceled && !isCondaopsError(e) && e instanceof Error && e.stack) log.line(redactText(e.stack, secrets));
     // Nothing half-published: objects stored by this attempt go, its log stays.

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { removeStalePartials } from "../install/install.ts";
 import type { BuildRow } from "../../store/types.ts";
 import type { BuildServices } from "./services.ts";
-import { readLink, swapSymlink } from "./store-layout.ts";
+import { RUNNING } from "./build-environment.ts";
+import { readLink, removeLink, swapSymlink } from "./store-layout.ts";
 import { workerGone } from "./worker-id.ts";
 
 /** A worker that has not written a heartbeat for this long (builds write one every 30 s) is considered dead. */
@@ -22,12 +23,20 @@ export interface Recovery {
   retry: BuildRow[];
 }
 
-export async function recoverInterruptedBuilds(services: BuildServices, now: Date = new Date()): Promise<Recovery> {
+/** Recovers the builds of one repository's environments (another repository's builder retries its own). */
+export async function recoverInterruptedBuilds(services: BuildServices, repositoryId: number, now: Date = new Date()): Promise<Recovery> {
   const failed: BuildRow[] = [];
+  const ours = new Set((await services.store.listEnvironments(repositoryId)).map((e) => e.id));
   for (const b of await services.store.buildsInState("building")) {
-    if (!workerGone(b.worker, b.heartbeatAt, now, STALE_HEARTBEAT_MS)) continue;
-    services.log(`${b.namespace}/${b.name}@${b.commit.slice(0, 12)}: its worker ${b.worker ?? "(unknown)"} stopped while building; marking it failed`);
-    failed.push(await services.store.finishBuild(b.id, { state: "failed", error: `the worker ${b.worker ?? "(unknown)"} stopped while building (killed or crashed)` }));
+    if (!ours.has(b.environmentId) || !workerGone(b.worker, b.heartbeatAt, now, STALE_HEARTBEAT_MS, RUNNING.has(b.id))) continue;
+    let row: BuildRow;
+    try {
+      row = await services.store.finishBuild(b.id, { state: "failed", error: `the worker ${b.worker ?? "(unknown)"} stopped while building (killed or crashed)` });
+    } catch {
+      continue; // another process recovered it first
+    }
+    services.log(`${b.namespace}/${b.name}@${b.commit.slice(0, 12)}: its worker ${b.worker ?? "(unknown)"} stopped while building; marked failed`);
+    failed.push(row);
   }
   // Partial prefixes of dead installs, whichever build they belonged to.
   let names: string[] = [];
@@ -45,12 +54,19 @@ export async function recoverInterruptedBuilds(services: BuildServices, now: Dat
 export async function reconcileLinks(services: BuildServices, repositoryId: number): Promise<void> {
   for (const env of await services.store.listEnvironments(repositoryId)) {
     if (env.currentBuildId === null || env.removedAtCommit !== null) continue;
-    const build = await services.store.getBuild(env.currentBuildId);
-    if (!build?.prefix) continue;
     const link = services.layout.envLink(env.namespace, env.name);
-    if ((await readLink(link)) !== build.prefix) {
-      services.log(`${env.namespace}/${env.name}: pointing envs/ at its current build ${build.commit.slice(0, 12)}`);
-      await swapSymlink(link, build.prefix);
+    try {
+      const build = await services.store.getBuild(env.currentBuildId);
+      if (!build) continue;
+      if (!build.prefix) {
+        await removeLink(link); // current, but not installable on this machine
+      } else if ((await readLink(link)) !== build.prefix) {
+        services.log(`${env.namespace}/${env.name}: pointing envs/ at its current build ${build.commit.slice(0, 12)}`);
+        await swapSymlink(link, build.prefix);
+      }
+    } catch (e) {
+      // One broken link must not stop every build of the repository.
+      services.log(`${env.namespace}/${env.name}: warning: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 }

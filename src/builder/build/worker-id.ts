@@ -10,13 +10,18 @@ export function workerId(pid: number = process.pid): string {
   return `${hostname()}:${pid}`;
 }
 
-/** A worker is gone when it ran on this host and its process is not alive; other hosts' workers are judged by heartbeat. */
-export function workerGone(worker: string | null, heartbeatAt: string | null, now: Date, staleAfterMs: number): boolean {
+/**
+ * A worker is gone when its heartbeat is stale, or when it ran on this host and its process is
+ * not alive. `ownBuild` says whether this very process is running the build: a container that
+ * keeps its hostname restarts as the same pid, so "same pid" alone proves nothing.
+ */
+export function workerGone(worker: string | null, heartbeatAt: string | null, now: Date, staleAfterMs: number, ownBuild: boolean): boolean {
+  const beat = heartbeatAt ? Date.parse(heartbeatAt) : Number.NaN;
+  if (Number.isNaN(beat) || now.getTime() - beat > staleAfterMs) return true;
   const m = worker ? /^(.*):(\d+)$/.exec(worker) : null;
   if (m && m[1] === hostname()) {
     const pid = Number(m[2]);
-    return pid !== process.pid && !processAlive(pid);
+    return pid === process.pid ? !ownBuild : !processAlive(pid);
   }
-  const beat = heartbeatAt ? Date.parse(heartbeatAt) : Number.NaN;
-  return Number.isNaN(beat) || now.getTime() - beat > staleAfterMs;
+  return false;
 }

@@ -7,12 +7,13 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { lstat, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse as parseYamlText } from "yaml";
 import { createLocalStorage } from "../../../src/blobs/local-folder.ts";
+import { prefixKey } from "../../../src/builder/build/build-environment.ts";
 import { buildCommit } from "../../../src/builder/build/build-commit.ts";
 import type { BuildServices } from "../../../src/builder/build/services.ts";
 import { openRepositorySource } from "../../../src/builder/build/repository-source.ts";
@@ -116,7 +117,10 @@ for (const backend of testDatabases()) {
       assert.equal(b.commit, sha("c2"));
       assert.equal(b.reason, "changed");
       assert.equal(b.platform, "linux-64");
-      assert.match(b.prefix, new RegExp(`/builds/${b.environmentHash.slice(0, 12)}-e07$`));
+      // The folder key: the environment hash mixed with the spec's variables (they live in conda-meta/state).
+      assert.match(b.prefix, new RegExp(`/builds/${prefixKey(b.environmentHash, { GREETING: "hi" }).slice(0, 12)}-e07$`));
+      assert.notEqual(prefixKey(b.environmentHash, { GREETING: "hi" }), b.environmentHash);
+      assert.equal(prefixKey(b.environmentHash, {}), b.environmentHash);
 
       // The lock: solved as of 2023-12-20, so libzlib 1.3.1 (2024-01-20) was not visible yet.
       const arts = await artifactsOf(b.id);
@@ -395,6 +399,40 @@ for (const backend of testDatabases()) {
       assert.match((await services.blobs.getBuffer(`builds/team/e13/${sha("c11")}/log/build.log`)).toString(), /canceled before finishing/);
       assert.equal(r.results[1]?.error, "canceled before it started");
       assert.equal(existsSync(services.layout.envLink("team", "e13")), false);
+    });
+
+    test("channel tokens never reach the log, the lock, build.json or the error column", async () => {
+      const token = "tk-build-secret-4711";
+      server.hook("/extra/", { kind: "token", token });
+      try {
+        await repo.write({ "team/e15.yaml": "channels: [extra, conda-forge]\ndependencies: [extra-tool]\n" });
+        shas.c12 = repo.commit("e15 from the private channel", "2024-06-08T10:00:00Z");
+        const withToken: BuildServices = { ...services, config: { ...services.config, channelCredentials: [{ prefix: `${server.url}/extra`, token, bearer: false }] } };
+        withToken.gateway = createRepodataGateway({ cacheDir: join(work, "cache-private"), credentials: withToken.config.channelCredentials });
+        withToken.cache = createPackageCache({ root: join(work, "cache-private"), credentials: withToken.config.channelCredentials });
+        const ok = await build({}, withToken);
+        assert.equal(ok.results[0]?.state, "succeeded", ok.results[0]?.error);
+        assert.ok(server.requests.some((r) => r.url.includes(`/t/${token}/extra/`)), "the token was used");
+        for (const a of await store.listArtifacts(ok.results[0]!.build!.id)) {
+          assert.ok(!(await services.blobs.getBuffer(a.key)).toString().includes(token), `${a.key} carries the token`);
+        }
+        // A wrong token: the build fails, and neither token shows in its error or log.
+        await repo.write({ "team/e15.yaml": "channels: [extra, conda-forge]\ndependencies: [extra-tool, hello-prefix]\n" });
+        shas.c13 = repo.commit("e15 again", "2024-06-09T10:00:00Z");
+        const wrong = "tk-wrong-secret-0815";
+        const bad: BuildServices = { ...withToken, config: { ...withToken.config, channelCredentials: [{ prefix: `${server.url}/extra`, token: wrong, bearer: false }] } };
+        bad.gateway = createRepodataGateway({ cacheDir: join(work, "cache-wrong"), credentials: bad.config.channelCredentials });
+        bad.cache = createPackageCache({ root: join(work, "cache-wrong"), credentials: bad.config.channelCredentials });
+        const failed = await build({}, bad);
+        const f = failed.results[0]!;
+        assert.equal(f.state, "failed");
+        const logText = (await services.blobs.getBuffer(`builds/team/e15/${sha("c13")}/log/build.log`)).toString();
+        for (const text of [f.error ?? "", f.build?.error ?? "", logText, lines.join("\n")]) {
+          assert.ok(!text.includes(wrong) && !text.includes(token), `a token leaked: ${text.slice(0, 300)}`);
+        }
+      } finally {
+        server.clearHooks();
+      }
     });
 
     test("building an older commit does not roll the current build back", async () => {
