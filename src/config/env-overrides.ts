@@ -71,7 +71,7 @@ export function applyEnvOverrides(raw: Record<string, unknown>, schema: SchemaNo
     }
     node[leaf.path.at(-1) as string] = coerce(name, raw, leaf.type);
   }
-  const ignored = new Set(["CONDAOPS_CONFIG", "CONDAOPS_TESTING"]);
+  const ignored = new Set(["CONDAOPS_CONFIG", "CONDAOPS_TESTING", "CONDAOPS_ZSTD"]);
   const unknown = Object.keys(env).filter((k) => k.startsWith("CONDAOPS_") && !known.has(k) && !ignored.has(k));
   return { value, unknown };
 }

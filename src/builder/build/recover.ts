@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { removeStalePartials } from "../install/install.ts";
 import type { BuildRow } from "../../store/types.ts";
 import type { BuildServices } from "./services.ts";
+import { buildKeyPrefix } from "../artifacts/artifact-key.ts";
 import { RUNNING } from "./build-environment.ts";
 import { readLink, removeLink, swapSymlink } from "./store-layout.ts";
 import { workerGone } from "./worker-id.ts";
@@ -36,6 +37,7 @@ export async function recoverInterruptedBuilds(services: BuildServices, reposito
       continue; // another process recovered it first
     }
     services.log(`${b.namespace}/${b.name}@${b.commit.slice(0, 12)}: its worker ${b.worker ?? "(unknown)"} stopped while building; marked failed`);
+    await removeUnrecorded(services, row);
     failed.push(row);
   }
   // Partial prefixes of dead installs, whichever build they belonged to.
@@ -50,6 +52,17 @@ export async function recoverInterruptedBuilds(services: BuildServices, reposito
   return { failed, retry: failed.filter((b) => b.attempt === 1 && b.reason !== "retry") };
 }
 
+/** Objects the dead attempt stored before its rows were written: nothing may stay published without a row. */
+async function removeUnrecorded(services: BuildServices, build: BuildRow): Promise<void> {
+  const recorded = new Set((await services.store.listArtifacts(build.id)).map((a) => a.key));
+  const prefix = `${buildKeyPrefix(build.namespace, build.name, build.commit, build.attempt)}/`;
+  for (const obj of await services.blobs.list(prefix)) {
+    if (recorded.has(obj.key)) continue;
+    services.log(`removing ${obj.key}, stored by the interrupted attempt but never recorded`);
+    await services.blobs.delete(obj.key);
+  }
+}
+
 /** Points every environment's `envs/` link at its current build's prefix, where they disagree. */
 export async function reconcileLinks(services: BuildServices, repositoryId: number): Promise<void> {
   for (const env of await services.store.listEnvironments(repositoryId)) {
@@ -60,9 +73,14 @@ export async function reconcileLinks(services: BuildServices, repositoryId: numb
       if (!build) continue;
       if (!build.prefix) {
         await removeLink(link); // current, but not installable on this machine
-      } else if ((await readLink(link)) !== build.prefix) {
-        services.log(`${env.namespace}/${env.name}: pointing envs/ at its current build ${build.commit.slice(0, 12)}`);
-        await swapSymlink(link, build.prefix);
+      } else {
+        if ((await readLink(link)) !== build.prefix) {
+          services.log(`${env.namespace}/${env.name}: pointing envs/ at its current build ${build.commit.slice(0, 12)}`);
+          await swapSymlink(link, build.prefix);
+        }
+        // The pin is swapped after the database too: a crash in between leaves it missing.
+        const pin = services.layout.pinLink(env.namespace, env.name, build.commit);
+        if ((await readLink(pin)) !== build.prefix) await swapSymlink(pin, build.prefix);
       }
     } catch (e) {
       // One broken link must not stop every build of the repository.

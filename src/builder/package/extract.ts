@@ -1,10 +1,11 @@
 /**
  * Streaming extraction of conda packages (`.tar.bz2`: the `bzip2` CLI piped into a tar reader;
- * `.conda`: yauzl's zip directory, then zstd-napi → the tar reader), refusing anything a hostile
- * archive could use to write outside the package or exhaust the disk. Nothing is trusted: every
- * member name is normalised and checked, links are resolved against the archive's own entries,
- * sizes are counted as they stream, and the destination is a fresh folder that is deleted again
- * on any failure, so the caller only ever renames a complete, checked tree into place.
+ * `.conda`: yauzl's zip directory, then zstd (zstd-decoder.ts) → the tar reader), refusing
+ * anything a hostile archive could use to write outside the package or exhaust the disk. Nothing
+ * is trusted: every member name is normalised and checked, links are resolved against the
+ * archive's own entries, sizes are counted as they stream, and the destination is a fresh folder
+ * that is deleted again on any failure, so the caller only ever renames a complete, checked tree
+ * into place.
  *
  * The hot path is synchronous: stored `.conda` members are read with readSync, decompressed into
  * one reused buffer and parsed by a push-style tar reader (tar-parse.ts) that writes each file
@@ -20,10 +21,10 @@ import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import yauzl from "yauzl";
 import type { Entry as ZipEntry, ZipFile } from "yauzl";
-import zstd from "zstd-napi/binding.js";
 import { InfraError, InputError, isCondaopsError } from "../../errors.ts";
 import { TarParser } from "./tar-parse.ts";
 import type { TarMember, TarSink } from "./tar-parse.ts";
+import { createZstdStream } from "./zstd-decoder.ts";
 
 export interface ExtractLimits {
   /** Bytes the whole archive may unpack to (tar headers included). Default 8 GiB. */
@@ -279,36 +280,6 @@ function mkdirOnce(path: string): void {
   chmodSync(path, 0o755);
 }
 
-/**
- * zstd decompression into one reused buffer: each piece is handed to `sink` (which must not keep
- * it) before the next is made, so a bomb costs no memory. (zstd-napi's DecompressStream pushes
- * everything one input chunk expands to at once: a 64 KiB chunk of a bomb is gigabytes.)
- */
-class Unzstd {
-  private readonly dctx = new zstd.DCtx();
-  private readonly out = Buffer.allocUnsafe(zstd.dStreamOutSize());
-  private inFrame = false;
-
-  constructor(private readonly sink: (chunk: Buffer) => void) {}
-
-  write(chunk: Buffer): void {
-    let src = chunk;
-    for (;;) {
-      const [ret, produced, consumed] = this.dctx.decompressStream(this.out, src);
-      src = src.subarray(consumed);
-      if (produced > 0) this.sink(this.out.subarray(0, produced));
-      if (src.length === 0 && (produced < this.out.length || ret === 0)) {
-        this.inFrame = ret !== 0;
-        return;
-      }
-    }
-  }
-
-  end(): void {
-    if (this.inFrame) throw new Error("the zstd stream ends in the middle of a frame");
-  }
-}
-
 const CONTENT_ERRNOS = new Set(["ENAMETOOLONG", "ENOTDIR", "EISDIR", "ELOOP", "EEXIST", "EINVAL", "EILSEQ"]);
 
 /** An operating-system error (ENOSPC, EACCES…), as opposed to a format error from a decoder. */
@@ -346,7 +317,8 @@ async function extractTarBz2(x: Extraction): Promise<void> {
 /** A zstd-compressed tar member of a .conda, decoded into the extraction as its bytes are written. */
 function zstdTar(x: Extraction, member: string): { write(chunk: Buffer): void; end(): void } {
   const tar = x.reader(member);
-  const z = new Unzstd((chunk) => tar.write(chunk));
+  // Each decoded piece goes to the tar reader before the next is made: a bomb costs no memory.
+  const z = createZstdStream((chunk) => tar.write(chunk));
   return {
     write: (chunk) => z.write(chunk),
     end: () => {

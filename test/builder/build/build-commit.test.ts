@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse as parseYamlText } from "yaml";
 import { createLocalStorage } from "../../../src/blobs/local-folder.ts";
-import { prefixKey } from "../../../src/builder/build/build-environment.ts";
+import { prefixKey, runBuild } from "../../../src/builder/build/build-environment.ts";
+import { selectEnvironments } from "../../../src/builder/build/select.ts";
 import { buildCommit } from "../../../src/builder/build/build-commit.ts";
 import type { BuildServices } from "../../../src/builder/build/services.ts";
 import { openRepositorySource } from "../../../src/builder/build/repository-source.ts";
@@ -233,20 +234,31 @@ for (const backend of testDatabases()) {
       shas.c3 = repo.commit("e07: loosen python", "2024-03-01T10:00:00Z");
       await repo.write({ "README.md": "docs only\n" });
       shas.c4 = repo.commit("docs", "2024-03-02T10:00:00Z");
-      const r3 = await build({ ref: shas.c3 });
+      const r3 = await build({ ref: sha("c3") });
       const b3 = r3.results[0];
       assert.equal(b3?.state, "succeeded", b3?.error);
       assert.notEqual(b3?.build?.specHash, prev.specHash);
       assert.equal(b3?.build?.environmentHash, prev.environmentHash, "minimal change kept every package");
       assert.equal(b3?.reusedPrefix, true);
       assert.equal(b3?.build?.prefix, prev.prefix);
-      const r4 = await build({ ref: shas.c4 });
+      const r4 = await build({ ref: sha("c4") });
       assert.deepEqual(r4.results, [], "a docs-only commit builds nothing");
       const resolved = await store.resolveBuild(await repositoryId(), "team", "e07", sha("c4").slice(0, 10));
       assert.equal(resolved?.id, b3?.build?.id, "e07@<docs commit> is the build of the latest earlier commit that changed it");
       const older = await store.resolveBuild(await repositoryId(), "team", "e07", sha("c2"));
       assert.equal(older?.commit, sha("c2"));
-      assert.equal(await readLink(services.layout.pinLink("team", "e07", shas.c3)), prev.prefix);
+      assert.equal(await readLink(services.layout.pinLink("team", "e07", sha("c3"))), prev.prefix);
+
+      // Same packages, other variables: a prefix of its own (variables live in conda-meta/state).
+      await repo.write({ "team/e07.yaml": "dependencies: [hello-prefix, 'python>=3.11,<3.12']\nvariables: {GREETING: bye}\n" });
+      shas.c4b = repo.commit("e07: other greeting", "2024-03-03T10:00:00Z");
+      const rv = (await build()).results[0];
+      assert.equal(rv?.state, "succeeded", rv?.error);
+      assert.equal(rv?.build?.environmentHash, prev.environmentHash);
+      assert.equal(rv?.reusedPrefix, false);
+      assert.notEqual(rv?.build?.prefix, prev.prefix);
+      assert.match(await readFile(join(rv!.build!.prefix!, "conda-meta", "state"), "utf8"), /bye/);
+      assert.match(await readFile(join(prev.prefix!, "conda-meta", "state"), "utf8"), /hi/, "the earlier prefix is untouched");
     });
 
     test("a committed lock whose spec hash matches is built verbatim", async () => {
@@ -267,9 +279,9 @@ for (const backend of testDatabases()) {
       const r = await build();
       assert.deepEqual(r.results.map((x) => `${x.namespace}/${x.name}:${x.state}`), ["team/e03:succeeded"]);
       const b = r.results[0]!.build!;
-      const published = (await services.blobs.getBuffer(`builds/team/e03/${shas.c5}/lock/conda-lock.yml`)).toString();
+      const published = (await services.blobs.getBuffer(`builds/team/e03/${sha("c5")}/lock/conda-lock.yml`)).toString();
       assert.equal(published, text, "the committed lock, byte for byte");
-      const record = JSON.parse((await services.blobs.getBuffer(`builds/team/e03/${shas.c5}/build.json`)).toString()) as { lockSource: string };
+      const record = JSON.parse((await services.blobs.getBuffer(`builds/team/e03/${sha("c5")}/build.json`)).toString()) as { lockSource: string };
       assert.equal(record.lockSource, "committed");
       assert.equal((await store.listPackages(b.id)).find((p) => p.name === "libzlib")?.version, "1.2.13");
     });
@@ -297,10 +309,10 @@ for (const backend of testDatabases()) {
       const arts = await store.listArtifacts(f.build!.id);
       assert.deepEqual(arts.map((a) => a.kind), ["log"]);
       assert.match((await services.blobs.getBuffer(arts[0]!.key)).toString(), /FAILED: the spec cannot be solved[\s\S]*python 9\.9/);
-      assert.deepEqual((await services.blobs.list(`builds/team/e07/${shas.c7}/`)).map((o) => o.key), [arts[0]!.key], "only the log is stored");
+      assert.deepEqual((await services.blobs.list(`builds/team/e07/${sha("c7")}/`)).map((o) => o.key), [arts[0]!.key], "only the log is stored");
       assert.equal((await store.getEnvironment(await repositoryId(), "team", "e07"))?.currentBuildId, current.id);
       assert.equal(await readLink(services.layout.envLink("team", "e07")), current.prefix);
-      assert.equal(existsSync(services.layout.pinLink("team", "e07", shas.c7)), false);
+      assert.equal(existsSync(services.layout.pinLink("team", "e07", sha("c7"))), false);
 
       // A download failure too (the package server answers 500 for hello-prefix).
       await repo.write({ "team/e07.yaml": "dependencies: [hello-prefix, python=3.11, six]\n" });
@@ -329,8 +341,19 @@ for (const backend of testDatabases()) {
       await mkdir(join(partial, "bin"), { recursive: true });
       await writeFile(join(partial, ".condaops-partial"), JSON.stringify({ pid: dead, host: hostname() }));
 
-      const r = await build({ ref: shas.c8 });
+      // What the dead attempt had stored before any row: removed by recovery.
+      const orphan = `builds/team/e11/${sha("c8")}/lock/conda-lock.yml`;
+      await services.blobs.put(orphan, "half a lock\n");
+      // A crash between the database and the links: e07's envs/ link and its pin are gone.
+      const e07 = (await store.resolveBuild(repoId, "team", "e07", "current"))!;
+      await rm(services.layout.envLink("team", "e07"));
+      await rm(services.layout.pinLink("team", "e07", e07.commit));
+
+      const r = await build({ ref: sha("c8") });
       assert.equal(existsSync(partial), false, "partial prefix removed");
+      assert.equal(await services.blobs.stat(orphan), undefined, "unrecorded object of the dead attempt removed");
+      assert.equal(await readLink(services.layout.envLink("team", "e07")), e07.prefix, "envs/ link re-pointed from the database");
+      assert.equal(await readLink(services.layout.pinLink("team", "e07", e07.commit)), e07.prefix, "pin restored");
       const failed = await store.getBuild(queued.id);
       assert.equal(failed?.state, "failed");
       assert.match(failed?.error ?? "", /stopped while building/);
@@ -341,6 +364,24 @@ for (const backend of testDatabases()) {
       assert.equal((await store.getEnvironment(repoId, "team", "e11"))?.currentBuildId, r.retried[0]?.build?.id);
     });
 
+    test("a build another worker already started is reported, not run twice", async () => {
+      const repoId = await repositoryId();
+      const env = await store.ensureEnvironment(repoId, "team", "e16");
+      const git = await openRepository(repo.dir);
+      const tree = await git.tree(sha("c8"));
+      const v = await validateRepository(tree, { only: ["team/e16.yaml"] });
+      await store.recordSpecification(v.specs[0]!.specHash!, v.specs[0]!.effective);
+      const queued = await store.createBuild({ environmentId: env.id, commit: sha("c8"), specHash: v.specs[0]!.specHash!, reason: "named", attempt: 1 });
+      assert.equal(await store.startBuild(queued.id, "elsewhere:1"), true);
+      const target = (await selectEnvironments(tree, { named: [{ namespace: "team", name: "e16" }] })).targets[0]!;
+      const out = await runBuild(services, { repositoryId: repoId, repositoryIdentity: "x", commit: await git.commit(sha("c8")), tree, target, build: queued });
+      assert.equal(out.taken, true);
+      assert.equal(out.build.worker, "elsewhere:1");
+      assert.equal(out.build.state, "building");
+      assert.deepEqual(await services.blobs.list("builds/team/e16/"), [], "nothing stored by this process");
+      await store.finishBuild(queued.id, { state: "failed", error: "test cleanup" });
+    });
+
     test("a removed spec is marked removed and its current link goes; its builds and pins stay", async () => {
       const before = (await store.resolveBuild(await repositoryId(), "team", "e03", "current"))!;
       await repo.remove(["team/e03.yaml", "team/e03.lock.yml"]);
@@ -349,7 +390,7 @@ for (const backend of testDatabases()) {
       assert.deepEqual(r.removed, [{ namespace: "team", name: "e03" }]);
       assert.equal(existsSync(services.layout.envLink("team", "e03")), false);
       assert.equal(await readLink(services.layout.pinLink("team", "e03", sha("c5"))), before.prefix);
-      assert.equal((await store.getEnvironment(await repositoryId(), "team", "e03"))?.removedAtCommit, shas.c9);
+      assert.equal((await store.getEnvironment(await repositoryId(), "team", "e03"))?.removedAtCommit, sha("c9"));
       assert.equal((await store.getBuild(before.id))?.state, "succeeded");
     });
 
@@ -437,7 +478,7 @@ for (const backend of testDatabases()) {
 
     test("building an older commit does not roll the current build back", async () => {
       const current = (await store.resolveBuild(await repositoryId(), "beta", "one", "current"))!;
-      const r = await build({ ref: shas.c2, named: [{ namespace: "beta", name: "one" }] });
+      const r = await build({ ref: sha("c2"), named: [{ namespace: "beta", name: "one" }] });
       assert.equal(r.results[0]?.state, "succeeded", r.results[0]?.error);
       assert.equal((await store.getEnvironment(await repositoryId(), "beta", "one"))?.currentBuildId, current.id);
       assert.equal(await readLink(services.layout.pinLink("beta", "one", sha("c2"))), r.results[0]?.build?.prefix);

@@ -1,0 +1,94 @@
+/**
+ * The Action's entry logic: inputs and event in, a mode run, outputs and an exit code out.
+ * `mode: check` runs on pull_request / pull_request_review, `mode: build` on pushes to the
+ * default branch; other events are a no-op with a notice, so one workflow can list them all.
+ */
+import { resolve } from "node:path";
+import { createRepodataGateway } from "../builder/channels/repodata-gateway.ts";
+import { loadConfig } from "../config/index.ts";
+import { UsageError } from "../errors.ts";
+import { openRepository } from "../git/repository.ts";
+import { buildOnPush } from "./build-on-push.ts";
+import { checkPullRequest } from "./check-pull-request.ts";
+import { readEvent } from "./event.ts";
+import { createGitHubClient } from "./github/client.ts";
+import type { GitHubClientOptions } from "./github/client.ts";
+import type { Runner } from "./runner.ts";
+
+function booleanInput(runner: Runner, name: string, fallback: boolean): boolean {
+  const v = runner.input(name).trim();
+  if (v === "") return fallback;
+  if (/^(true|yes|on|1)$/i.test(v)) return true;
+  if (/^(false|no|off|0)$/i.test(v)) return false;
+  throw new UsageError("action.input", `input ${name} must be true or false, got "${v}"`);
+}
+
+export interface RunActionOptions {
+  /** GitHub client tuning (tests: no write spacing, short retry delays). */
+  github?: Pick<GitHubClientOptions, "minWriteIntervalMs" | "retry">;
+}
+
+export async function runAction(env: NodeJS.ProcessEnv, runner: Runner, options: RunActionOptions = {}): Promise<number> {
+  const mode = runner.input("mode").trim() || "check";
+  if (mode !== "check" && mode !== "build") throw new UsageError("action.input", `input mode must be check or build, got "${mode}"`);
+  const token = runner.input("token").trim();
+  if (token) runner.secret(token);
+  const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+  const configFile = runner.input("config").trim();
+  const config = await loadConfig({ ...(configFile ? { file: configFile } : {}), cwd: workspace, env, warn: (m) => runner.info(m) });
+  const channelAlias = runner.input("channel-alias").trim() || config.channelAlias;
+  if (channelAlias !== undefined && !/^(https?|file):\/\//.test(channelAlias)) throw new UsageError("action.input", `input channel-alias "${channelAlias}" is not an http(s):// or file:// URL`);
+  const repoDir = resolve(workspace, runner.input("path").trim() || ".");
+  const event = await readEvent(env);
+
+  if (mode === "check") {
+    if (event.kind !== "pull_request" && event.kind !== "pull_request_review") {
+      runner.info(`mode: check runs on pull_request and pull_request_review events; nothing to do on ${event.kind === "other" ? event.name : event.kind}`);
+      runner.output("result", "skipped");
+      runner.output("changed-environments", "[]");
+      return 0;
+    }
+    if (!token) throw new UsageError("action.input", "input token is empty", { hint: "the default is ${{ github.token }}; the job needs permissions statuses: write and pull-requests: write" });
+    const api = createGitHubClient({ token, baseUrl: env.GITHUB_API_URL ?? "https://api.github.com", log: (l: string) => runner.info(l), ...options.github });
+    const solve = booleanInput(runner, "solve", true);
+    const result = await checkPullRequest({
+      repo: await openRepository(repoDir),
+      pull: event.pull,
+      api,
+      runner,
+      comment: booleanInput(runner, "comment", true),
+      ...(solve
+        ? {
+            solve: {
+              gateway: createRepodataGateway({ cacheDir: config.cacheDir, credentials: config.channelCredentials, log: (l) => runner.info(l) }),
+              virtualPackages: config.virtualPackages,
+              ...(channelAlias ? { channelAlias } : {}),
+              log: (l) => runner.info(l),
+            },
+          }
+        : {}),
+    });
+    runner.output("changed-environments", JSON.stringify(result.changedEnvironments));
+    runner.output("result", result.result);
+    runner.info(`result: ${result.result} (approval: ${result.approval.description})`);
+    return result.result === "failure" ? 1 : 0;
+  }
+
+  if (event.kind !== "push") {
+    runner.info(`mode: build runs on push events; nothing to do on ${event.kind === "other" ? event.name : event.kind}`);
+    runner.output("result", "skipped");
+    runner.output("changed-environments", "[]");
+    return 0;
+  }
+  if (event.ref !== `refs/heads/${event.defaultBranch}`) {
+    runner.info(`${event.ref} is not the default branch (${event.defaultBranch}): builds are made from merged commits only`);
+    runner.output("result", "skipped");
+    runner.output("changed-environments", "[]");
+    return 0;
+  }
+  const { report, failed } = await buildOnPush({ repoDir, sha: event.after, config: { ...config, ...(channelAlias ? { channelAlias } : {}) }, runner });
+  const built = [...report.retried, ...report.results];
+  runner.output("changed-environments", JSON.stringify(built.map((r) => `${r.namespace}/${r.name}`)));
+  runner.output("result", failed > 0 ? "failure" : "success");
+  return failed > 0 ? 1 : 0;
+}
