@@ -35,6 +35,8 @@ export interface GitRepository {
   firstParentHistory(ref: string, max: number, skip?: number): Promise<CommitInfo[]>;
   /** The best common ancestor of A and B (where a pull request's changes start). */
   mergeBase(a: string, b: string): Promise<string>;
+  /** True for a shallow clone (`fetch-depth: 1`): history is missing, so "what changed" cannot be told. */
+  isShallow(): Promise<boolean>;
   /** True when ANCESTOR is REF or one of its ancestors; false also when ANCESTOR is unknown. */
   isAncestor(ancestor: string, ref: string): Promise<boolean>;
 }
@@ -121,7 +123,8 @@ export async function openRepository(dir: string): Promise<GitRepository> {
     },
     async changedSince(base, head) {
       const b = await resolve(base);
-      const args = head === "worktree" ? ["diff", "--name-only", "-z", b, ...scope] : ["diff", "--name-only", "-z", b, await resolve(head), ...scope];
+      // --no-renames: a moved spec is a removed environment plus a new one, and both must be seen.
+      const args = head === "worktree" ? ["diff", "--no-renames", "--name-only", "-z", b, ...scope] : ["diff", "--no-renames", "--name-only", "-z", b, await resolve(head), ...scope];
       const changed = strip((await g.raw(args)).split("\0").filter((p) => p.length > 0));
       if (head === "worktree") {
         const untracked = (await g.raw(["ls-files", "--others", "--exclude-standard", "-z", "--full-name", ...scope])).split("\0").filter((p) => p.length > 0);
@@ -141,6 +144,9 @@ export async function openRepository(dir: string): Promise<GitRepository> {
         .split(RECORD)
         .filter((r) => r.length > 0)
         .map((r) => parseCommit(r.replace(/\n$/, "")));
+    },
+    async isShallow() {
+      return (await g.raw(["rev-parse", "--is-shallow-repository"])).trim() === "true";
     },
     async mergeBase(a, b) {
       const [x, y] = [await resolve(a), await resolve(b)];

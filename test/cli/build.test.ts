@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -138,6 +138,22 @@ test("--repo URL clones into the cache once and fetches new commits on later bui
     assert.equal(doc.commit, second);
     assert.equal(doc.repository, url);
     assert.deepEqual(doc.builds.map((b) => `${b.name}:${b.state}`), ["b:succeeded"]);
+  } finally {
+    await upstream.cleanup();
+  }
+});
+
+test("a shallow clone is refused with the fetch-depth hint (everything would look changed)", async () => {
+  const upstream = await createTestRepo({ "policy.yaml": "channels: {default: [conda-forge]}\n", "ok/a.yaml": "dependencies: [hello-prefix]\n" });
+  upstream.commit("a");
+  await upstream.write({ "ok/b.yaml": "dependencies: [libzlib]\n" });
+  upstream.commit("b");
+  const shallow = join(work, "shallow");
+  try {
+    spawnSync("git", ["clone", "-q", "--depth", "1", `file://${upstream.dir}`, shallow]);
+    const r = await runCli("build", "--repo", shallow, "--state", join(work, "state-shallow"), "--config", config);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /shallow clone[\s\S]*fetch-depth: 0/);
   } finally {
     await upstream.cleanup();
   }

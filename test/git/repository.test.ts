@@ -93,3 +93,15 @@ test("first-parent history and ancestry", async () => {
   assert.equal(await repo.isAncestor("0".repeat(40), second), false);
   await r.cleanup();
 });
+
+test("a moved spec shows as removed and added (no rename detection)", async () => {
+  const r = await createTestRepo({ "ta/x.yaml": "dependencies: [a, b, c, d, e, f]\n" });
+  const base = r.commit("base");
+  await r.remove(["ta/x.yaml"]);
+  await r.write({ "tb/x.yaml": "dependencies: [a, b, c, d, e, f]\n" });
+  const head = r.commit("move");
+  const repo = await openRepository(r.dir);
+  assert.deepEqual(await repo.changedSince(base, head), ["ta/x.yaml", "tb/x.yaml"]);
+  assert.equal(await repo.isShallow(), false);
+  await r.cleanup();
+});

@@ -4,6 +4,7 @@
  * resolves without git later), recovers builds a dead worker left behind, queues the builds,
  * runs them one after another (a failed one does not stop the others) and reports each.
  */
+import { UsageError } from "../../errors.ts";
 import type { Finding } from "../../spec/finding.ts";
 import type { EnvironmentRef } from "../../spec/types.ts";
 import { BuildConflictError } from "../../store/build-store.ts";
@@ -136,6 +137,22 @@ async function runQueued(services: BuildServices, source: RepositorySource, repo
   }
 }
 
+/**
+ * The commits a CI-driven builder should build for a push to REF: every first-parent commit not
+ * yet recorded, oldest first (a push of several commits, a rebase-merge, or pushes whose runs
+ * were skipped), so `ns/name@<any of them>` has its build. Just REF the first time a repository
+ * is seen (its earlier history is recorded, not built) or when REF itself is known.
+ */
+export async function commitsToBuild(services: BuildServices, source: RepositorySource, ref: string, max = 100): Promise<string[]> {
+  const repositoryId = await services.store.ensureRepository(source.identity);
+  const sha = await source.repo.resolve(ref);
+  const history = await source.repo.firstParentHistory(sha, max);
+  const known = await services.store.knownCommits(repositoryId, history.map((c) => c.sha));
+  const firstKnown = history.findIndex((c) => known.has(c.sha));
+  if (firstKnown <= 0) return [sha];
+  return history.slice(0, firstKnown).map((c) => c.sha).reverse();
+}
+
 export async function buildCommit(services: BuildServices, source: RepositorySource, options: BuildCommitOptions = {}): Promise<CommitBuildReport> {
   const { store } = services;
   const repo = source.repo;
@@ -147,6 +164,12 @@ export async function buildCommit(services: BuildServices, source: RepositorySou
 
   const sha = await repo.resolve(options.ref ?? source.defaultRef);
   const commit = await repo.commit(sha);
+  if (commit.parents.length === 0 && (await repo.isShallow())) {
+    // A root commit of a shallow clone is not a root: everything would look new.
+    throw new UsageError("build.shallow", `${repo.dir} is a shallow clone: the history before ${sha.slice(0, 12)} is missing, so what it changed cannot be told`, {
+      hint: "fetch the whole history (git fetch --unshallow, or actions/checkout with fetch-depth: 0)",
+    });
+  }
   await recordHistory(services, repo, repositoryId, sha);
 
   const retried: EnvironmentResult[] = [];

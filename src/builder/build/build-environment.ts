@@ -16,7 +16,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { isCondaopsError } from "../../errors.ts";
+import { InputError, isCondaopsError } from "../../errors.ts";
 import type { CommitInfo } from "../../git/repository.ts";
 import type { FileTree } from "../../git/file-tree.ts";
 import { parseMatchSpec } from "../../spec/match-spec.ts";
@@ -29,6 +29,7 @@ import { redactText } from "../channels/redact.ts";
 import { installLock } from "../install/install.ts";
 import { committedLockPath, lockMatchesSpec } from "../lock/committed-lock.ts";
 import { parseCondaLock } from "../lock/conda-lock-v1.ts";
+import { checkLockPolicy } from "../lock/lock-policy.ts";
 import { environmentHash } from "../lock/environment-hash.ts";
 import type { Lock } from "../lock/types.ts";
 import { lineProgress } from "../progress.ts";
@@ -166,19 +167,28 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
     const lock = await step("solve", async () => {
       const committedPath = committedLockPath(target.path);
       const bytes = await job.tree.read(committedPath);
+      let committed: Lock | undefined;
       if (bytes) {
         try {
-          const committed = parseCondaLock(committedPath, bytes.toString("utf8"));
-          if (lockMatchesSpec(committed, target.specHash)) {
-            log.line(`using the committed lock ${committedPath} verbatim (its spec hash matches)`);
-            lockSource = "committed";
-            lockText = bytes.toString("utf8");
-            return committed;
-          }
-          log.line(`the committed lock ${committedPath} does not match the spec any more; solving`);
+          committed = parseCondaLock(committedPath, bytes.toString("utf8"));
         } catch (e) {
           log.line(`the committed lock ${committedPath} cannot be read (${isCondaopsError(e) ? e.message : String(e)}); solving`);
         }
+      }
+      if (committed && bytes && !lockMatchesSpec(committed, target.specHash)) {
+        log.line(`the committed lock ${committedPath} does not match the spec any more; solving`);
+      } else if (committed && bytes) {
+        // Installed verbatim, so it must obey the policy as a solve would (anyone can forge its hash).
+        const broken = checkLockPolicy(committed, target.effective, committedPath, services.config.channelAlias ? { channelAlias: services.config.channelAlias } : {});
+        if (broken.length > 0) {
+          throw new InputError("build.lock-policy", `the committed lock ${committedPath} breaks the policy: ${broken.map((f) => f.message).join("; ")}`, {
+            hint: `make it again with condaops lock ${target.path}, or delete it to let the build solve`,
+          });
+        }
+        log.line(`using the committed lock ${committedPath} verbatim (its spec hash matches)`);
+        lockSource = "committed";
+        lockText = bytes.toString("utf8");
+        return committed;
       }
       // Minimal change against what this environment was just before this commit: the build its
       // first parent resolves to (not the current build, which may be of a newer commit).

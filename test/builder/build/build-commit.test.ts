@@ -15,7 +15,7 @@ import { parse as parseYamlText } from "yaml";
 import { createLocalStorage } from "../../../src/blobs/local-folder.ts";
 import { prefixKey, runBuild } from "../../../src/builder/build/build-environment.ts";
 import { selectEnvironments } from "../../../src/builder/build/select.ts";
-import { buildCommit } from "../../../src/builder/build/build-commit.ts";
+import { buildCommit, commitsToBuild } from "../../../src/builder/build/build-commit.ts";
 import type { BuildServices } from "../../../src/builder/build/services.ts";
 import { openRepositorySource } from "../../../src/builder/build/repository-source.ts";
 import { readLink, storeLayout } from "../../../src/builder/build/store-layout.ts";
@@ -286,6 +286,23 @@ for (const backend of testDatabases()) {
       assert.equal((await store.listPackages(b.id)).find((p) => p.name === "libzlib")?.version, "1.2.13");
     });
 
+    test("a committed lock that breaks the policy (its hash forged to match) fails the build", async () => {
+      const text = (await services.blobs.getBuffer(`builds/team/e03/${sha("c5")}/lock/conda-lock.yml`)).toString();
+      const forged = text.replaceAll(`${server.url}/conda-forge/`, "http://127.0.0.1:9/evil/");
+      assert.notEqual(forged, text);
+      await repo.write({ "team/e03.lock.yml": forged });
+      shas.c5x = repo.commit("e03: a lock from elsewhere", "2024-06-01T11:00:00Z");
+      const current = (await store.resolveBuild(await repositoryId(), "team", "e03", "current"))!;
+      const r = await build();
+      assert.equal(r.results[0]?.state, "failed");
+      assert.match(r.results[0]?.error ?? "", /breaks the policy: .*127\.0\.0\.1:9\/evil, which is not one of the spec's channels/);
+      assert.ok(!server.requests.some((q) => q.url.includes("/evil/")), "nothing was fetched from the forged URLs");
+      assert.equal((await store.getEnvironment(await repositoryId(), "team", "e03"))?.currentBuildId, current.id);
+      await repo.write({ "team/e03.lock.yml": text });
+      shas.c5y = repo.commit("e03: lock restored", "2024-06-01T12:00:00Z");
+      assert.equal((await build()).results[0]?.state, "succeeded");
+    });
+
     test("a policy change rebuilds exactly the environments whose effective spec it changes", async () => {
       await repo.write({ "policy.yaml": policy("namespaces:\n  beta:\n    packages:\n      included: [libzlib]\n").replace("ALIAS", server.url) });
       shas.c6 = repo.commit("policy: beta gets libzlib", "2024-06-02T10:00:00Z");
@@ -474,6 +491,24 @@ for (const backend of testDatabases()) {
       } finally {
         server.clearHooks();
       }
+    });
+
+    test("commitsToBuild: every first-parent commit not yet recorded, oldest first", async () => {
+      const source = await openRepositorySource(repo.dir, join(work, "cache"), () => undefined);
+      const head = await source.repo.resolve("HEAD");
+      assert.deepEqual(await commitsToBuild(services, source, head), [head], "HEAD is recorded: just HEAD");
+      const made: string[] = [];
+      for (const n of [18, 19, 20]) {
+        await repo.write({ [`team/e${n}.yaml`]: "dependencies: [hello-prefix, libzlib]\n" });
+        made.push(repo.commit(`e${n}`, `2024-07-0${n - 17}T10:00:00Z`));
+      }
+      assert.deepEqual(await commitsToBuild(services, source, made[2]!), made);
+      for (const c of await commitsToBuild(services, source, made[2]!)) {
+        const r = await build({ ref: c });
+        assert.equal(r.results.length, 1);
+        assert.equal(r.results[0]?.state, "succeeded", r.results[0]?.error);
+      }
+      assert.deepEqual(await commitsToBuild(services, source, made[2]!), [made[2]]);
     });
 
     test("building an older commit does not roll the current build back", async () => {
