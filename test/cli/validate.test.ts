@@ -191,7 +191,12 @@ test("a committed lock that no longer matches its spec is a warning; a broken on
   const specHash = (json<Report>(await runCli("validate", "--repo", repo.dir, "--json")).specs[0]?.specHash ?? "") as string;
   const lockFor = (hash: string) => serializeCondaLock({ platforms: ["linux-64"], channels: ["https://conda.anaconda.org/conda-forge"], contentHash: { "linux-64": hash }, sources: ["ds/ml.yaml"], packages: [], metadata: {} });
   await repo.write({ "ds/ml.lock.yml": lockFor(specHash) });
-  assert.deepEqual(json<Report>(await runCli("validate", "--repo", repo.dir, "--json")).findings, [], "a matching lock is fine");
+  // A matching lock is built verbatim, so it is held to the policy: this one installs nothing the spec asks for.
+  const empty = await runCli("validate", "--repo", repo.dir, "--json");
+  assert.equal(empty.code, 1);
+  const policyFindings = json<Report>(empty).findings;
+  assert.ok(policyFindings.length > 0 && policyFindings.every((f) => f.file === "ds/ml.lock.yml" && f.rule === "lock.policy" && f.severity === "error"), JSON.stringify(policyFindings));
+  assert.match(policyFindings.map((f) => f.message).join("\n"), /is requested by the spec but not in the lock for linux-64/);
   await repo.write({ "ds/ml.lock.yml": lockFor("f".repeat(64)) });
   const stale = await runCli("validate", "--repo", repo.dir, "--json");
   assert.equal(stale.code, 0, "a stale lock does not fail validation");

@@ -7,6 +7,9 @@ import { isCondaopsError } from "../../errors.ts";
 import type { FileTree } from "../../git/file-tree.ts";
 import type { Finding } from "../../spec/finding.ts";
 import { parseCondaLock } from "./conda-lock-v1.ts";
+import type { EffectiveSpec } from "../../spec/types.ts";
+import { checkLockPolicy } from "./lock-policy.ts";
+import type { LockPolicyOptions } from "./lock-policy.ts";
 import type { Lock } from "./types.ts";
 
 export function committedLockPath(specPath: string): string {
@@ -39,4 +42,18 @@ export async function checkCommittedLock(tree: FileTree, specPath: string, specH
     message: `the committed lock does not match ${specPath} (its spec changed, or the policy did); builds will solve again. Run: condaops lock ${specPath}`,
     severity: "warning",
   };
+}
+
+/**
+ * Everything wrong with a spec's committed lock: unreadable (error), stale (warning: builds will
+ * solve), or, when it matches and so would be built verbatim, breaking the policy (errors).
+ */
+export async function committedLockFindings(tree: FileTree, spec: { path: string; specHash?: string; effective?: EffectiveSpec }, options: LockPolicyOptions = {}): Promise<Finding[]> {
+  if (!spec.specHash) return [];
+  const f = await checkCommittedLock(tree, spec.path, spec.specHash);
+  if (f) return [f];
+  const path = committedLockPath(spec.path);
+  const bytes = await tree.read(path);
+  if (!bytes || !spec.effective) return [];
+  return checkLockPolicy(parseCondaLock(path, bytes.toString("utf8")), spec.effective, path, options);
 }

@@ -7,7 +7,8 @@ import { UsageError } from "../../errors.ts";
 import type { FileTree } from "../../git/file-tree.ts";
 import { openRepository } from "../../git/repository.ts";
 import { worktree } from "../../git/worktree.ts";
-import { checkCommittedLock } from "../../builder/lock/committed-lock.ts";
+import { committedLockFindings } from "../../builder/lock/committed-lock.ts";
+import { loadConfig } from "../../config/index.ts";
 import { formatApproval } from "../../spec/approval.ts";
 import { channelShortName } from "../../spec/channel.ts";
 import { formatFinding, hasErrors } from "../../spec/finding.ts";
@@ -70,7 +71,7 @@ export const validateCommand: CommandModule = {
       .option("--base <ref>", "only specs changed since REF, judged by the policy at REF; lists the approvals the change needs")
       .option("--head <ref>", "with --base: compare against this commit instead of the working tree")
       .option("--effective <file>", "print the effective spec (policy applied) and its spec hash"),
-  run: async (cmd, _globals, out) => {
+  run: async (cmd, globals, out) => {
     const o = cmd.opts<ValidateOptions>();
     const files = cmd.args;
     if (o.head && !o.base) throw new UsageError("validate.head-without-base", "--head needs --base");
@@ -101,10 +102,8 @@ export const validateCommand: CommandModule = {
 
     const only = files.length > 0 ? files.map((f) => toRepoPath(repo, f)) : undefined;
     const r = await validateRepository(head, { ...(only ? { only } : {}), ...(base ? { base } : {}) });
-    for (const s of r.specs) {
-      const f = s.specHash ? await checkCommittedLock(head, s.path, s.specHash) : undefined;
-      if (f) r.findings.push(f);
-    }
+    const config = await loadConfig({ ...(globals.config ? { file: globals.config } : {}), warn: (m) => out.error(m) });
+    for (const s of r.specs) r.findings.push(...(await committedLockFindings(head, s, config.channelAlias ? { channelAlias: config.channelAlias } : {})));
     return report(out, r);
   },
 };
