@@ -41,3 +41,18 @@ export function lineProgress(write: (line: string) => void): Progress {
     },
   };
 }
+
+/** Reports to both: bars for the person watching, phase lines for the build log. */
+export function teeProgress(a: Progress, b: Progress): Progress {
+  return {
+    phase(name, total, unit) {
+      const pa = a.phase(name, total, unit);
+      const pb = b.phase(name, total, unit);
+      return {
+        tick: (n) => (pa.tick(n), pb.tick(n)),
+        addTotal: (n) => (pa.addTotal(n), pb.addTotal(n)),
+        done: (summary) => (pa.done(summary), pb.done(summary)),
+      };
+    },
+  };
+}

@@ -10,7 +10,8 @@ import { buildCommit } from "../../builder/build/build-commit.ts";
 import type { EnvironmentResult } from "../../builder/build/build-commit.ts";
 import { openBuildServices } from "../../builder/build/open-services.ts";
 import { openRepositorySource } from "../../builder/build/repository-source.ts";
-import { lineProgress } from "../../builder/progress.ts";
+import { lineProgress, teeProgress } from "../../builder/progress.ts";
+import { ttyProgress } from "../progress/tty-progress.ts";
 import { formatFinding } from "../../spec/finding.ts";
 import { checkIdentifier } from "../../spec/identifiers.ts";
 import type { EnvironmentRef } from "../../spec/types.ts";
@@ -69,7 +70,9 @@ export const buildCommand: CommandModule = {
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     const log = (l: string) => out.progress(l);
-    const services = await openBuildServices(config, { log, progress: (l) => lineProgress(l), signal: controller.signal });
+    // On a terminal, bars while installing; the build log gets one line per phase either way.
+    const bars = out.tty && process.stderr.isTTY ? ttyProgress(process.stderr) : undefined;
+    const services = await openBuildServices(config, { log, progress: (l) => (bars ? teeProgress(bars, lineProgress(l)) : lineProgress(l)), signal: controller.signal });
     try {
       const source = await openRepositorySource(o.repo, config.cacheDir, log);
       const report = await buildCommit(services, source, { ...(o.ref ? { ref: o.ref } : {}), ...(o.all ? { all: true } : {}), ...(named ? { named } : {}), ...(o.force ? { force: true } : {}) });
