@@ -3,6 +3,7 @@
  * the CLI and (later) the service talk to the database only through `BuildStore`; the same
  * implementation runs on PostgreSQL (`pg`) and on embedded PGlite.
  */
+import type { CommitInfo } from "../git/repository.ts";
 import type { ArtifactKind } from "../spec/types.ts";
 
 export type BuildState = "queued" | "building" | "succeeded" | "failed" | "canceled";
@@ -10,15 +11,8 @@ export type BuildState = "queued" | "building" | "succeeded" | "failed" | "cance
 /** Why a build was made: the commit changed the environment, `--all`, `--env`, `--force`, or a retry after a crash. */
 export type BuildReason = "changed" | "all" | "named" | "forced" | "retry";
 
-export interface CommitRecord {
-  sha: string;
-  parents: string[];
-  authorName: string;
-  authorEmail: string;
-  /** Committer date, ISO 8601. */
-  date: string;
-  message: string;
-}
+/** A commit as recorded: exactly what git says about it. */
+export type CommitRecord = CommitInfo;
 
 export interface EnvironmentRow {
   id: number;
