@@ -5,7 +5,8 @@
  */
 import type { Config } from "../config/index.ts";
 import { UsageError } from "../errors.ts";
-import { buildCommit } from "../builder/build/build-commit.ts";
+import { isAbsolute, relative, resolve } from "node:path";
+import { buildCommit, commitsToBuild } from "../builder/build/build-commit.ts";
 import type { CommitBuildReport } from "../builder/build/build-commit.ts";
 import { openBuildServices } from "../builder/build/open-services.ts";
 import { openRepositorySource } from "../builder/build/repository-source.ts";
@@ -17,6 +18,7 @@ export interface BuildOnPushOptions {
   sha: string;
   config: Config;
   runner: Runner;
+  env?: NodeJS.ProcessEnv;
 }
 
 function md(s: string): string {
@@ -40,27 +42,53 @@ export function buildSummary(report: CommitBuildReport, artifactLinks: Map<numbe
   return `${lines.join("\n")}\n`;
 }
 
-export async function buildOnPush(o: BuildOnPushOptions): Promise<{ report: CommitBuildReport; failed: number }> {
+/** Folders that vanish with the runner: a build published there would leave rows pointing at nothing. */
+function ephemeral(path: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const [name, dir] of [["GITHUB_WORKSPACE", env.GITHUB_WORKSPACE], ["RUNNER_TEMP", env.RUNNER_TEMP]] as const) {
+    if (!dir) continue;
+    const rel = relative(resolve(dir), resolve(path));
+    if (rel === "" || (!rel.startsWith("..") && !isAbsolute(rel))) return name;
+  }
+  return undefined;
+}
+
+export async function buildOnPush(o: BuildOnPushOptions): Promise<{ reports: CommitBuildReport[]; failed: number }> {
   if (!o.config.database.url) {
     throw new UsageError("action.build-needs-database", "mode: build needs database.url: builds must be recorded in a PostgreSQL that outlives the runner", {
       hint: "set database.url_env in the config (e.g. a secret exported as CONDAOPS_DATABASE_URL)",
     });
+  }
+  for (const [what, path] of [["the state folder", o.config.state], ["the artifact storage", o.config.storage.path]] as const) {
+    const where = ephemeral(path, o.env ?? process.env);
+    if (where) {
+      throw new UsageError("action.build-needs-durable-storage", `mode: build would keep ${what} (${path}) inside ${where}, which is deleted with the runner, while PostgreSQL keeps pointing at it`, {
+        hint: "on a self-hosted runner, set state: (and storage.path:) to a persistent folder outside the workspace",
+      });
+    }
   }
   o.runner.secret(o.config.database.url);
   const log = (l: string) => o.runner.info(l);
   const services = await openBuildServices(o.config, { log, progress: (l) => lineProgress(l) });
   try {
     const source = await openRepositorySource(o.repoDir, o.config.cacheDir, log);
-    const report = await buildCommit(services, source, { ref: o.sha });
-    const links = new Map<number, { kind: string; url: string }[]>();
-    for (const r of [...report.retried, ...report.results]) {
-      if (!r.build) continue;
-      const arts = await services.store.listArtifacts(r.build.id);
-      links.set(r.build.id, await Promise.all(arts.map(async (a) => ({ kind: a.platform ? `${a.kind} (${a.platform})` : a.kind, url: await services.blobs.downloadUrl(a.key) }))));
+    // Every commit of the push not built yet (several commits, or runs GitHub skipped), oldest first.
+    const commits = await commitsToBuild(services, source, o.sha);
+    if (commits.length > 1) log(`building ${commits.length} commits: ${commits.map((c) => c.slice(0, 12)).join(", ")}`);
+    const reports: CommitBuildReport[] = [];
+    let failed = 0;
+    for (const sha of commits) {
+      const report = await buildCommit(services, source, { ref: sha });
+      reports.push(report);
+      const links = new Map<number, { kind: string; url: string }[]>();
+      for (const r of [...report.retried, ...report.results]) {
+        if (!r.build) continue;
+        const arts = await services.store.listArtifacts(r.build.id);
+        links.set(r.build.id, await Promise.all(arts.map(async (a) => ({ kind: a.platform ? `${a.kind} (${a.platform})` : a.kind, url: await services.blobs.downloadUrl(a.key) }))));
+      }
+      await o.runner.summary(buildSummary(report, links));
+      failed += [...report.retried, ...report.results].filter((r) => r.state !== "succeeded").length;
     }
-    await o.runner.summary(buildSummary(report, links));
-    const failed = [...report.retried, ...report.results].filter((r) => r.state !== "succeeded").length;
-    return { report, failed };
+    return { reports, failed };
   } finally {
     await services.close();
   }

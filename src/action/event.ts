@@ -14,6 +14,11 @@ export interface PullRequestRef {
   baseSha: string;
   baseRef: string;
   author: string;
+  /**
+   * The head branch lives in another repository (`pull_request.head.repo.full_name` differs from
+   * `repository.full_name`, or the fork was deleted): on `pull_request` its token is read-only.
+   */
+  fromFork: boolean;
 }
 
 export type ActionEvent =
@@ -54,7 +59,18 @@ function pullRequest(payload: unknown): PullRequestRef {
     baseSha: text(payload, "pull_request.base.sha", SHA),
     baseRef: text(payload, "pull_request.base.ref"),
     author: text(payload, "pull_request.user.login"),
+    fromFork: isFork(payload),
   };
+}
+
+function isFork(payload: unknown): boolean {
+  const headRepo = field(payload, "pull_request.head.repo");
+  if (headRepo === null) return true; // the fork was deleted
+  const head = field(payload, "pull_request.head.repo.full_name");
+  if (typeof head !== "string") return false;
+  const own = field(payload, "repository.full_name");
+  const base = typeof own === "string" ? own : `${String(field(payload, "repository.owner.login"))}/${String(field(payload, "repository.name"))}`;
+  return head.toLowerCase() !== base.toLowerCase();
 }
 
 export function parseEvent(name: string, payload: unknown): ActionEvent {

@@ -2,6 +2,9 @@
  * The one comment condaops keeps on a pull request, rewritten in place on every push (found by
  * its hidden marker): the policy verdict with every finding, the resolved package diff of each
  * changed environment (what IT reviews instead of a YAML diff), and whose approval is pending.
+ * Everything a pull request controls (file paths, spec text inside messages, package names of a
+ * committed lock) is escaped and stays on its line, and its `@mentions` / `#123` references are
+ * broken with a zero-width joiner, so the report neither forges headings nor pings anyone.
  * Pure: data in, Markdown out.
  */
 import { formatDiffMarkdown, isEmptyDiff } from "../builder/lock/diff.ts";
@@ -22,9 +25,24 @@ export interface ReportInput {
   version: string;
 }
 
-/** Text inside a table cell or list item: no Markdown or HTML from user input gets interpreted. */
-function md(s: string): string {
-  return s.replace(/[\\`*_[\]<>|~]/g, (c) => `\\${c}`).replace(/^#/, "\\#").replace(/\r?\n/g, " ");
+const ZWJ = "\u200d";
+
+/** Breaks GitHub's autolinks that notify: `@user`, `@org/team`, `#123`, `GH-123` (and `owner/repo#123`). */
+export function neutralize(s: string): string {
+  return s.replace(/@(?=[\p{L}\p{N}_-])/gu, `@${ZWJ}`).replace(/#(?=\p{N})/gu, `#${ZWJ}`).replace(/\b(GH)-(?=\p{N})/giu, `$1${ZWJ}-`);
+}
+
+/** Text inside a table cell or list item: one line, no Markdown or HTML from user input interpreted, nobody mentioned. */
+export function md(s: string): string {
+  return neutralize(s.replace(/[\r\n\u2028\u2029]+/g, " ").replace(/[\\`*_[\]<>|~#!&]/g, (c) => `\\${c}`));
+}
+
+/** A code span that holds any text: a fence longer than any backtick run inside, one line. */
+function code(s: string): string {
+  const t = s.replace(/[\r\n\u2028\u2029]+/g, " ");
+  const fence = "`".repeat(Math.max(0, ...[...t.matchAll(/`+/g)].map((m) => m[0].length)) + 1);
+  const pad = t.startsWith("`") || t.endsWith("`") ? " " : "";
+  return `${fence}${pad}${t}${pad}${fence}`;
 }
 
 const ICON = { error: "❌", warning: "⚠️", info: "ℹ️" } as const;
@@ -38,7 +56,7 @@ export function renderReport(input: ReportInput): string {
 
   out.push(`**Policy** (judged by ${md(input.policySource)})`, "");
   if (input.findings.length === 0) out.push("Every changed spec passes the schema and the policy.", "");
-  for (const f of input.findings) out.push(`- ${ICON[f.severity as keyof typeof ICON] ?? ""} \`${f.file}:${f.line}:${f.column}\` ${md(f.message)}`);
+  for (const f of input.findings) out.push(`- ${ICON[f.severity as keyof typeof ICON] ?? ""} **${md(`${f.file}:${f.line}:${f.column}`)}** ${md(f.message)}`);
   if (input.findings.length) out.push("");
 
   if (input.diffs) {
@@ -46,26 +64,32 @@ export function renderReport(input: ReportInput): string {
     for (const d of input.diffs) {
       const title = `${d.namespace}/${d.name} (${d.change === "added" ? "new environment" : d.change === "removed" ? "removed" : "changed"})`;
       if (d.error) {
-        out.push(`### ❌ ${md(title)}`, "", "The spec cannot be solved:", "", "```", d.error.replace(/```/g, "'''"), "```", "");
+        out.push(`### ❌ ${md(title)}`, "", "The spec cannot be solved:", "", "```", neutralize(d.error.replace(/`{3,}|~{3,}/g, "'''")), "```", "");
         continue;
       }
       if (!d.diff) continue;
       if (d.baseNote) out.push(`> ${md(d.baseNote)}`, "");
-      out.push(isEmptyDiff(d.diff) ? `### ${md(title)}\n\nNo package changes.\n` : formatDiffMarkdown(d.diff, { title: md(title) }));
+      // Package names and versions can come from a committed lock, which the PR controls: escaped by the formatter, un-mentioned here.
+      out.push(isEmptyDiff(d.diff) ? `### ${md(title)}\n\nNo package changes.\n` : neutralize(formatDiffMarkdown(d.diff, { title: md(title) })));
     }
   } else if (input.diffsSkipped) {
     out.push(`_Package diff not computed: ${md(input.diffsSkipped)}_`, "");
   }
 
+  if (input.approval.requirements.length === 0 && input.approval.state === "pending") {
+    out.push("**Approval**", "", `- ⏳ ${md(input.approval.description)}`, "");
+  }
   if (input.approval.requirements.length > 0) {
     out.push("**Approval**", "");
     for (const s of input.approval.requirements) {
-      const who = s.requirement.approvers.length ? s.requirement.approvers.map((a) => `\`${a}\``).join(" or ") : "nobody (the policy names no owners here: add some)";
+      // In code spans: naming an approver must not ping them (or a whole team) on every push.
+      const who = s.requirement.approvers.length ? s.requirement.approvers.map(code).join(" or ") : "nobody (the policy names no owners here: add some)";
       const state = s.satisfied ? `✅ approved by ${s.approvedBy.map(md).join(", ")}` : `⏳ needs ${s.requirement.count} approval${s.requirement.count === 1 ? "" : "s"} from ${who}${s.approvedBy.length ? ` (so far: ${s.approvedBy.map(md).join(", ")})` : ""}`;
       out.push(`- ${md(s.requirement.reason)}: ${state}`);
     }
+    if (input.approval.teamVisibility) out.push("", `> ⚠️ ${md(input.approval.teamVisibility)}`);
     out.push("", "<sub>Approvals count on the current head commit only; a new push needs them again.</sub>", "");
   }
-  out.push(`<sub>condaops ${md(input.version)} · head ${input.headSha.slice(0, 12)}</sub>`);
+  out.push(`<sub>condaops ${md(input.version)} · head ${md(input.headSha.slice(0, 12))}</sub>`);
   return `${out.join("\n")}\n`;
 }

@@ -2,6 +2,8 @@
  * The Action's entry logic: inputs and event in, a mode run, outputs and an exit code out.
  * `mode: check` runs on pull_request / pull_request_review, `mode: build` on pushes to the
  * default branch; other events are a no-op with a notice, so one workflow can list them all.
+ * In check mode the configuration is the base commit's (check-config.ts), and both commit
+ * statuses are set `pending` first and `error` if the check cannot finish.
  */
 import { resolve } from "node:path";
 import { createRepodataGateway } from "../builder/channels/repodata-gateway.ts";
@@ -9,10 +11,12 @@ import { loadConfig } from "../config/index.ts";
 import { UsageError } from "../errors.ts";
 import { openRepository } from "../git/repository.ts";
 import { buildOnPush } from "./build-on-push.ts";
-import { checkPullRequest } from "./check-pull-request.ts";
+import { loadCheckConfig } from "./check-config.ts";
+import { checkPullRequest, requireCommit } from "./check-pull-request.ts";
 import { readEvent } from "./event.ts";
 import { createGitHubClient } from "./github/client.ts";
 import type { GitHubClientOptions } from "./github/client.ts";
+import { pullRequestWriter } from "./pull-request-writer.ts";
 import type { Runner } from "./runner.ts";
 
 function booleanInput(runner: Runner, name: string, fallback: boolean): boolean {
@@ -25,7 +29,11 @@ function booleanInput(runner: Runner, name: string, fallback: boolean): boolean 
 
 export interface RunActionOptions {
   /** GitHub client tuning (tests: no write spacing, short retry delays). */
-  github?: Pick<GitHubClientOptions, "minWriteIntervalMs" | "retry">;
+  github?: Pick<GitHubClientOptions, "minWriteIntervalMs" | "retry" | "commentAuthor">;
+}
+
+function checkChannelAlias(channelAlias: string | undefined): void {
+  if (channelAlias !== undefined && !/^(https?|file):\/\//.test(channelAlias)) throw new UsageError("action.input", `input channel-alias "${channelAlias}" is not an http(s):// or file:// URL`);
 }
 
 export async function runAction(env: NodeJS.ProcessEnv, runner: Runner, options: RunActionOptions = {}): Promise<number> {
@@ -35,9 +43,6 @@ export async function runAction(env: NodeJS.ProcessEnv, runner: Runner, options:
   if (token) runner.secret(token);
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
   const configFile = runner.input("config").trim();
-  const config = await loadConfig({ ...(configFile ? { file: configFile } : {}), cwd: workspace, env, warn: (m) => runner.info(m) });
-  const channelAlias = runner.input("channel-alias").trim() || config.channelAlias;
-  if (channelAlias !== undefined && !/^(https?|file):\/\//.test(channelAlias)) throw new UsageError("action.input", `input channel-alias "${channelAlias}" is not an http(s):// or file:// URL`);
   const repoDir = resolve(workspace, runner.input("path").trim() || ".");
   const event = await readEvent(env);
 
@@ -50,30 +55,50 @@ export async function runAction(env: NodeJS.ProcessEnv, runner: Runner, options:
     }
     if (!token) throw new UsageError("action.input", "input token is empty", { hint: "the default is ${{ github.token }}; the job needs permissions statuses: write and pull-requests: write" });
     const api = createGitHubClient({ token, baseUrl: env.GITHUB_API_URL ?? "https://api.github.com", log: (l: string) => runner.info(l), ...options.github });
+    const writer = pullRequestWriter(api, event.pull, runner);
     const solve = booleanInput(runner, "solve", true);
-    const result = await checkPullRequest({
-      repo: await openRepository(repoDir),
-      pull: event.pull,
-      api,
-      runner,
-      comment: booleanInput(runner, "comment", true),
-      ...(solve
-        ? {
-            solve: {
-              gateway: createRepodataGateway({ cacheDir: config.cacheDir, credentials: config.channelCredentials, log: (l) => runner.info(l) }),
-              virtualPackages: config.virtualPackages,
-              ...(channelAlias ? { channelAlias } : {}),
-              log: (l) => runner.info(l),
-            },
-          }
-        : {}),
-    });
-    runner.output("changed-environments", JSON.stringify(result.changedEnvironments));
-    runner.output("result", result.result);
-    runner.info(`result: ${result.result} (approval: ${result.approval.description})`);
-    return result.result === "failure" ? 1 : 0;
+    const comment = booleanInput(runner, "comment", true);
+    await writer.started();
+    try {
+      const repo = await openRepository(repoDir);
+      // The PR controls the working tree: the configuration comes from the base commit.
+      const baseSha = await requireCommit(repo, event.pull.baseSha, "base", event.pull.number);
+      const config = await loadCheckConfig({ repo, baseSha, workspace, ...(configFile ? { file: configFile } : {}), env, log: (l) => runner.info(l) });
+      const channelAlias = runner.input("channel-alias").trim() || config.channelAlias;
+      checkChannelAlias(channelAlias);
+      const result = await checkPullRequest({
+        repo,
+        pull: event.pull,
+        api,
+        writer,
+        runner,
+        comment,
+        ...(channelAlias ? { channelAlias } : {}),
+        ...(solve
+          ? {
+              solve: {
+                gateway: createRepodataGateway({ cacheDir: config.cacheDir, credentials: config.channelCredentials, log: (l) => runner.info(l) }),
+                virtualPackages: config.virtualPackages,
+                ...(channelAlias ? { channelAlias } : {}),
+                log: (l) => runner.info(l),
+              },
+            }
+          : {}),
+      });
+      runner.output("changed-environments", JSON.stringify(result.changedEnvironments));
+      runner.output("result", result.result);
+      runner.info(`result: ${result.result} (approval: ${result.approval.description})`);
+      return result.result === "failure" ? 1 : 0;
+    } catch (e) {
+      await writer.failed(e);
+      throw e;
+    }
   }
 
+  // A push to the default branch: the merged tree is trusted, its configuration read as checked out.
+  const config = await loadConfig({ ...(configFile ? { file: configFile } : {}), cwd: workspace, env, warn: (m) => runner.info(m) });
+  const channelAlias = runner.input("channel-alias").trim() || config.channelAlias;
+  checkChannelAlias(channelAlias);
   if (event.kind !== "push") {
     runner.info(`mode: build runs on push events; nothing to do on ${event.kind === "other" ? event.name : event.kind}`);
     runner.output("result", "skipped");
@@ -86,9 +111,9 @@ export async function runAction(env: NodeJS.ProcessEnv, runner: Runner, options:
     runner.output("changed-environments", "[]");
     return 0;
   }
-  const { report, failed } = await buildOnPush({ repoDir, sha: event.after, config: { ...config, ...(channelAlias ? { channelAlias } : {}) }, runner });
-  const built = [...report.retried, ...report.results];
-  runner.output("changed-environments", JSON.stringify(built.map((r) => `${r.namespace}/${r.name}`)));
+  const { reports, failed } = await buildOnPush({ repoDir, sha: event.after, config: { ...config, ...(channelAlias ? { channelAlias } : {}) }, runner, env });
+  const built = reports.flatMap((r) => [...r.retried, ...r.results]);
+  runner.output("changed-environments", JSON.stringify([...new Set(built.map((r) => `${r.namespace}/${r.name}`))]));
   runner.output("result", failed > 0 ? "failure" : "success");
   return failed > 0 ? 1 : 0;
 }

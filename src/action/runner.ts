@@ -19,6 +19,8 @@ export interface Runner {
   /** Appends Markdown to the job summary. */
   summary(markdown: string): Promise<void>;
   info(line: string): void;
+  /** A warning in the log and on the run's page, not tied to a file. */
+  warning(message: string): void;
   /** Never printed again: the runner masks it in every later log line. */
   secret(value: string): void;
 }
@@ -37,5 +39,6 @@ export const actionsRunner: Runner = {
     await core.summary.addRaw(markdown, true).write();
   },
   info: (line) => core.info(line),
+  warning: (message) => core.warning(message),
   secret: (value) => core.setSecret(value),
 };

@@ -16,6 +16,12 @@
  *
  * A leading `/api/v3` (GitHub Enterprise Server's API root) is accepted and ignored.
  *
+ * Every token acts as an identity (`identities`; any other accepted token is `actor`, by default
+ * `github-actions[bot]`, a Bot): statuses and comments created through the API are that
+ * identity's; editing someone else's comment is a 403, as on GitHub; a `readOnly` identity (a
+ * fork PR's GITHUB_TOKEN) gets 403 on every write; one without `orgAccess` (GITHUB_TOKEN) gets
+ * 404 for team memberships, as GitHub answers when the token cannot see the org's teams.
+ *
  * State is plain data: records carry their routing keys (`repo` as "owner/name", `sha`,
  * `issue_number`, `pull_number`) next to the API fields; responses omit the routing keys.
  */
@@ -142,11 +148,22 @@ export interface FailureMatch {
   path?: string | RegExp;
 }
 
+export interface FakeIdentity {
+  /** The login acting through the token (`…[bot]` logins are of type Bot). */
+  login: string;
+  /** Can read org team memberships (default true); false answers 404 as for GITHUB_TOKEN. */
+  orgAccess?: boolean;
+  /** Every write (POST, PATCH) is refused with 403, as for a fork PR's token. */
+  readOnly?: boolean;
+}
+
 export interface FakeGitHubOptions {
   /** When set, only these tokens are accepted (others get 401 "Bad credentials"). Any token is accepted otherwise. */
   tokens?: string[];
-  /** The login that acts through the token: the creator of statuses, the author of comments. */
+  /** The login that acts through tokens not in `identities`: the creator of statuses, the author of comments. */
   actor?: string;
+  /** Token → identity. */
+  identities?: Record<string, FakeIdentity>;
 }
 
 export interface AddCommentInput {
@@ -220,6 +237,7 @@ class HttpError extends Error {
   }
 }
 
+const forbidden = (): HttpError => new HttpError(403, "Resource not accessible by integration", { documentation_url: DOCS, status: "403" });
 const notFound = (): HttpError => new HttpError(404, "Not Found", { documentation_url: DOCS, status: "404" });
 const validation = (resource: string, field: string, code: string, message: string): HttpError =>
   new HttpError(422, "Validation Failed", { errors: [{ resource, field, code, message }], documentation_url: DOCS, status: "422" });
@@ -276,7 +294,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         user: user(input.user ?? actor),
         created_at: at,
         updated_at: at,
-        author_association: input.user === undefined || input.user === actor ? "NONE" : "MEMBER",
+        author_association: (input.user ?? actor).endsWith("[bot]") ? "NONE" : "MEMBER",
       };
       state.comments.push(c);
       return c;
@@ -405,7 +423,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
 
   type Reply = { status: number; body: unknown; headers?: Record<string, string> };
 
-  const route = (method: string, url: URL, body: unknown): Reply => {
+  const route = (method: string, url: URL, body: unknown, who: FakeIdentity): Reply => {
+    if (who.readOnly && method !== "GET" && method !== "HEAD") throw forbidden();
     const seg = url.pathname.replace(/^\/api\/v3(?=\/)/, "").split("/").slice(1).map(decodeURIComponent);
     const is = (m: string, ...pattern: string[]): boolean =>
       method === m && seg.length === pattern.length && pattern.every((p, i) => p.startsWith(":") || p === seg[i]);
@@ -438,14 +457,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         id,
         node_id: nodeId("SC", id),
         url: `${base}/repos/${repo}/statuses/${s(4)}`,
-        avatar_url: user(actor).avatar_url,
+        avatar_url: user(who.login).avatar_url,
         state: st,
         description,
         target_url: typeof b["target_url"] === "string" ? b["target_url"] : null,
         context,
         created_at: at,
         updated_at: at,
-        creator: user(actor),
+        creator: user(who.login),
       };
       state.statuses.push(rec);
       return { status: 201, body: stripRouting(rec, ["repo", "sha"]) };
@@ -467,7 +486,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       const b = input();
       if (typeof b["body"] !== "string" || b["body"] === "") throw validation("IssueComment", "body", "missing_field", "body is missing");
       if (b["body"].length > 65536) throw validation("IssueComment", "body", "custom", "Body is too long (maximum is 65536 characters)");
-      const c = fake.addComment({ owner: s(1), repo: s(2), issueNumber: num(4), body: b["body"] });
+      const c = fake.addComment({ owner: s(1), repo: s(2), issueNumber: num(4), body: b["body"], user: who.login });
       return { status: 201, body: stripRouting(c, ["repo", "issue_number"]) };
     }
     if (is("GET", "repos", ":o", ":r", "issues", "comments", ":id") || is("PATCH", "repos", ":o", ":r", "issues", "comments", ":id")) {
@@ -476,6 +495,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       const c = state.comments.find((x) => x.repo === repo && x.id === id);
       if (!c) throw notFound();
       if (method === "PATCH") {
+        if (c.user.login.toLowerCase() !== who.login.toLowerCase()) throw forbidden();
         const b = input();
         if (typeof b["body"] !== "string" || b["body"] === "") throw validation("IssueComment", "body", "missing_field", "body is missing");
         if (b["body"].length > 65536) throw validation("IssueComment", "body", "custom", "Body is too long (maximum is 65536 characters)");
@@ -499,6 +519,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       return { status: 200, body: page.map((r) => stripRouting(r, ["repo", "pull_number"])), ...(link ? { headers: { link } } : {}) };
     }
     if (is("GET", "orgs", ":org", "teams", ":slug", "memberships", ":user")) {
+      if (who.orgAccess === false) throw notFound();
       const key = `${s(1)}/${s(3)}`;
       const login = s(5).toLowerCase();
       const active = (state.teams[key] ?? []).some((m) => m.toLowerCase() === login);
@@ -570,7 +591,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         if (failure && "kind" in failure && failure.kind === "delay") await new Promise((r) => setTimeout(r, failure.ms));
         else if (failure) throw failureError(failure);
         if (badJson) throw new HttpError(400, "Problems parsing JSON", { documentation_url: DOCS, status: "400" });
-        reply = route(method, url, body);
+        reply = route(method, url, body, options.identities?.[m[1] ?? ""] ?? { login: actor });
       } catch (e) {
         if (e instanceof HttpError) reply = { status: e.status, body: { message: e.message, ...e.extra }, headers: e.headers };
         else reply = { status: 500, body: { message: `fake-github: ${e instanceof Error ? e.message : String(e)}` } };

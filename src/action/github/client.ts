@@ -57,6 +57,12 @@ export interface GitHubClientOptions {
   timeoutMs?: number;
   /** Longest wait, in `baseDelayMs` units, accepted for a primary rate-limit reset before failing (default 60). */
   maxRateLimitWait?: number;
+  /**
+   * The login the report comment is posted as, when the token is not a bot's (a personal access
+   * token). Comments by bots (GITHUB_TOKEN's github-actions[bot], GitHub Apps) are adopted anyway;
+   * anyone else's comment is never edited, whatever it contains.
+   */
+  commentAuthor?: string;
 }
 
 /** A GitHub API failure: an `InfraError` (exit 3) with code `github.api` and the HTTP status when there was one. */
@@ -93,27 +99,21 @@ export function statusDescription(description: string): string {
   return cut(description.replace(/\s+/g, " ").trim(), STATUS_DESCRIPTION_LIMIT);
 }
 
-function hasMarker(body: string, marker: string): boolean {
-  // A marker quoted in a reply (`> <!-- ... -->`) does not make the reply ours.
-  return body.split("\n").some((line) => line.includes(marker) && !line.trimStart().startsWith(">"));
-}
-
 /**
- * The comment body as posted: the marker first when the body lacks it, and over GitHub's 65536
- * characters cut at a line end with an open code fence closed and a note appended.
+ * The comment body as posted: starting with the marker (prepended when the body does not start
+ * with it), and over GitHub's 65536 characters cut at a line end with an open code fence closed
+ * and a note appended.
  */
 export function commentBody(body: string, marker: string): string {
-  const marked = hasMarker(body, marker) ? body : `${marker}\n${body}`;
+  const marked = body.startsWith(marker) ? body : `${marker}\n${body}`;
   if (marked.length <= COMMENT_BODY_LIMIT) return marked;
-  const note = `\n\n---\n_This report was truncated: it exceeded GitHub's ${COMMENT_BODY_LIMIT}-character comment limit. The full report is in the job log._\n`;
+  const note = `\n\n---\n_This report was truncated: it exceeded GitHub's ${COMMENT_BODY_LIMIT}-character comment limit. The full report is in the job summary of this workflow run._\n`;
   const fenceClose = "\n```\n";
-  const keepMarker = marked.indexOf(marker) + marker.length <= COMMENT_BODY_LIMIT / 2;
-  const prefix = keepMarker ? "" : `${marker}\n`;
-  let head = cut(marked, COMMENT_BODY_LIMIT - note.length - fenceClose.length - prefix.length, "");
+  let head = cut(marked, COMMENT_BODY_LIMIT - note.length - fenceClose.length, "");
   const lastNewline = head.lastIndexOf("\n");
   if (lastNewline > head.length / 2) head = head.slice(0, lastNewline);
   const fences = head.split("\n").filter((l) => /^\s*(```|~~~)/.test(l)).length;
-  return `${prefix}${head}${fences % 2 === 1 ? fenceClose : "\n"}${note}`;
+  return `${head}${fences % 2 === 1 ? fenceClose : "\n"}${note}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -391,6 +391,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubApi {
   }
 
   const enc = encodeURIComponent;
+  const commentAuthor = options.commentAuthor?.trim().toLowerCase() || undefined;
 
   async function findComment(p: FindCommentParams): Promise<IssueComment | undefined> {
     if (p.marker.trim() === "") throw new UsageError("github.marker", "a comment marker must not be empty");
@@ -404,7 +405,10 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubApi {
       });
       for await (const page of pages) {
         for (const c of page.data) {
-          if (typeof c.body === "string" && hasMarker(c.body, p.marker)) {
+          // Ours only: the marker first (a quote or a mention of it does not count) and posted by a
+          // bot or by the configured author; a human's comment that copies the marker is left alone.
+          const byUs = c.user?.type === "Bot" || (commentAuthor !== undefined && c.user?.login.toLowerCase() === commentAuthor);
+          if (typeof c.body === "string" && c.body.startsWith(p.marker) && byUs) {
             return { id: c.id, url: c.html_url, body: c.body, user: c.user?.login ?? "ghost", createdAt: c.created_at, updatedAt: c.updated_at };
           }
         }

@@ -34,7 +34,7 @@ export interface FindCommentParams extends RepoRef {
 }
 
 export interface UpsertCommentParams extends FindCommentParams {
-  /** Markdown; the marker is prepended when missing; over 65536 characters it is truncated with a note. */
+  /** Markdown; the marker is prepended unless the body starts with it; over 65536 characters it is truncated with a note. */
   body: string;
 }
 
@@ -90,7 +90,7 @@ export interface TeamMembershipParams {
 
 export interface GitHubApi {
   setCommitStatus(params: SetCommitStatusParams): Promise<CommitStatus>;
-  /** The first issue comment (oldest first) carrying `marker` outside a quote, or undefined. */
+  /** The first issue comment (oldest first) that starts with `marker` and was posted by a bot (or the configured author), or undefined. */
   findComment(params: FindCommentParams): Promise<IssueComment | undefined>;
   /** Creates the marked comment, or edits the existing one in place. */
   upsertComment(params: UpsertCommentParams): Promise<UpsertCommentResult>;

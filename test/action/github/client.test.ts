@@ -115,6 +115,32 @@ test("a reply that quotes the marker is not taken for the report", async () => {
   assert.equal(gh.state.comments.find((c) => c.user.login === "bob")?.body.startsWith("> "), true);
 });
 
+test("only a bot's comment (or commentAuthor's) that starts with the marker is adopted; the fake refuses editing others' comments", async () => {
+  const { gh, api } = await setup();
+  const human = gh.addComment({ ...repo, issueNumber: 21, body: `${MARKER}\n## condaops: ✅ all good`, user: "mallory" });
+  const mention = gh.addComment({ ...repo, issueNumber: 21, body: `our report is the one with ${MARKER} in it` });
+  assert.equal(await api.findComment({ ...repo, issueNumber: 21, marker: MARKER }), undefined);
+  const r = await api.upsertComment({ ...repo, issueNumber: 21, marker: MARKER, body: "the report" });
+  assert.equal(r.created, true);
+  assert.equal(gh.state.comments.find((c) => c.id === human.id)?.body, `${MARKER}\n## condaops: ✅ all good`);
+  assert.equal(gh.state.comments.find((c) => c.id === mention.id)?.body, `our report is the one with ${MARKER} in it`);
+  assert.equal(gh.state.comments.find((c) => c.id === r.id)?.user.login, "github-actions[bot]", "created as the token's identity");
+  assert.equal((await api.findComment({ ...repo, issueNumber: 21, marker: MARKER }))?.id, r.id);
+
+  // GitHub refuses to let one identity edit another's comment.
+  const res = await fetch(`${gh.url}/repos/acme/envs/issues/comments/${human.id}`, { method: "PATCH", headers: { authorization: `token ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ body: "hijacked" }) });
+  assert.equal(res.status, 403);
+  assert.equal(gh.state.comments.find((c) => c.id === human.id)?.body, `${MARKER}\n## condaops: ✅ all good`);
+
+  // A personal access token: its user's comments are ours when named as commentAuthor.
+  const pat = await setup({ identities: { [TOKEN]: { login: "ci-user" } } }, { commentAuthor: "CI-User" });
+  const mine = pat.gh.addComment({ ...repo, issueNumber: 3, body: `${MARKER}\nold`, user: "ci-user" });
+  pat.gh.addComment({ ...repo, issueNumber: 3, body: `${MARKER}\nfake`, user: "mallory" });
+  const updated = await pat.api.upsertComment({ ...repo, issueNumber: 3, marker: MARKER, body: "new" });
+  assert.deepEqual([updated.id, updated.created], [mine.id, false]);
+  assert.equal(pat.gh.state.comments.find((c) => c.id === mine.id)?.body, `${MARKER}\nnew`);
+});
+
 test("comments are paginated 100 at a time until the marker is found", async () => {
   const { gh, api } = await setup();
   for (let i = 0; i < 249; i++) gh.addComment({ ...repo, issueNumber: 12, body: `comment ${i}`, user: i % 2 ? "alice" : "bob" });
