@@ -21,7 +21,8 @@ const universe = await buildUniverse(dir);
 const server = await serveChannels(dir, { port });
 console.log(`built ${universe.packages.length} packages into ${dir}${universe.hasCompiler ? "" : " (no cc: prefix-bin skipped)"}`);
 for (const c of universe.channels) console.log(`channel ${c}: ${server.url}/${c}`);
-console.log(`try: npx condaops lock environments/data-science/analytics.yaml --channel-alias ${server.url}`);
+console.log(`try: CONDAOPS_CHANNEL_ALIAS=${server.url} npx condaops build --repo environments --all`);
+console.log(`  or: npx condaops lock environments/data-science/analytics.yaml --channel-alias ${server.url}`);
 console.log("Ctrl-C to stop");
 
 const stop = async (): Promise<void> => {
