@@ -72,10 +72,14 @@ interface Queued {
   build: BuildRow;
 }
 
-async function queue(services: BuildServices, repositoryId: number, sha: string, targets: readonly BuildTarget[], force: boolean, results: EnvironmentResult[]): Promise<Queued[]> {
+async function queue(services: BuildServices, repo: GitRepository, repositoryId: number, sha: string, targets: readonly BuildTarget[], force: boolean, results: EnvironmentResult[]): Promise<Queued[]> {
   const out: Queued[] = [];
   for (const target of targets) {
-    const env = await services.store.ensureEnvironment(repositoryId, target.namespace, target.name);
+    // Building a commit from before an environment was removed does not bring it back; a spec
+    // that reappears after the removal does.
+    const known = await services.store.getEnvironment(repositoryId, target.namespace, target.name);
+    const stillRemoved = known?.removedAtCommit ? !(await repo.isAncestor(known.removedAtCommit, sha)) : false;
+    const env = known && stillRemoved ? known : await services.store.ensureEnvironment(repositoryId, target.namespace, target.name);
     await services.store.recordSpecification(target.specHash, target.effective);
     const latest = await services.store.latestAttempt(env.id, sha);
     // A canceled build (Ctrl-C) was never finished: the next run builds it again.
@@ -215,7 +219,7 @@ export async function buildCommit(services: BuildServices, source: RepositorySou
     services.log(`${ref.namespace}/${ref.name}: removed by this commit (its builds and pins stay)`);
   }
 
-  const queued = await queue(services, repositoryId, sha, selection.targets, options.force ?? false, results);
+  const queued = await queue(services, repo, repositoryId, sha, selection.targets, options.force ?? false, results);
   await runQueued(services, source, repositoryId, commit, queued, results);
   results.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
   return { commit, repository: source.identity, results, removed: selection.removed, retried };

@@ -409,6 +409,12 @@ for (const backend of testDatabases()) {
       assert.equal(await readLink(services.layout.pinLink("team", "e03", sha("c5"))), before.prefix);
       assert.equal((await store.getEnvironment(await repositoryId(), "team", "e03"))?.removedAtCommit, sha("c9"));
       assert.equal((await store.getBuild(before.id))?.state, "succeeded");
+
+      // Building it at an older commit does not bring it back.
+      const old = await build({ ref: sha("c5"), named: [{ namespace: "team", name: "e03" }], force: true });
+      assert.equal(old.results[0]?.state, "succeeded", old.results[0]?.error);
+      assert.equal((await store.getEnvironment(await repositoryId(), "team", "e03"))?.removedAtCommit, sha("c9"));
+      assert.equal(existsSync(services.layout.envLink("team", "e03")), false);
     });
 
     test("a failed upload fails the build, removes what it stored and writes no artifact rows but the log's", async () => {
