@@ -434,6 +434,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       if (!Number.isInteger(n) || n <= 0) throw notFound();
       return n;
     };
+    // The authenticated user: a person's token answers; an app installation token (GITHUB_TOKEN) cannot.
+    if (is("GET", "user")) {
+      if (who.login.endsWith("[bot]")) throw forbidden();
+      return { status: 200, body: user(who.login) };
+    }
     const input = (): Record<string, unknown> => {
       if (!isRecord(body)) throw new HttpError(400, "Problems parsing JSON", { documentation_url: DOCS, status: "400" });
       return body;

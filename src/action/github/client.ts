@@ -391,7 +391,17 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubApi {
   }
 
   const enc = encodeURIComponent;
-  const commentAuthor = options.commentAuthor?.trim().toLowerCase() || undefined;
+  const configuredAuthor = options.commentAuthor?.trim().toLowerCase() || undefined;
+  // Who our comments are by: a personal token's user (GET /user answers), else the app's bot
+  // (an installation token such as GITHUB_TOKEN cannot read /user). Asked once.
+  let author: Promise<string | undefined> | undefined;
+  const commentAuthorOf = (): Promise<string | undefined> =>
+    (author ??= configuredAuthor !== undefined
+      ? Promise.resolve(configuredAuthor)
+      : octokit.rest.users.getAuthenticated().then(
+          ({ data }) => (data.type === "Bot" ? undefined : data.login.toLowerCase()),
+          () => undefined,
+        ));
 
   async function findComment(p: FindCommentParams): Promise<IssueComment | undefined> {
     if (p.marker.trim() === "") throw new UsageError("github.marker", "a comment marker must not be empty");
@@ -407,8 +417,10 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubApi {
         for (const c of page.data) {
           // Ours only: the marker first (a quote or a mention of it does not count) and posted by a
           // bot or by the configured author; a human's comment that copies the marker is left alone.
-          const byUs = c.user?.type === "Bot" || (commentAuthor !== undefined && c.user?.login.toLowerCase() === commentAuthor);
-          if (typeof c.body === "string" && c.body.startsWith(p.marker) && byUs) {
+          if (typeof c.body !== "string" || !c.body.startsWith(p.marker)) continue;
+          // Who we are is asked only when a person's comment carries the marker (a personal token).
+          const byUs = c.user?.type === "Bot" || (c.user !== null && c.user !== undefined && c.user.login.toLowerCase() === (await commentAuthorOf()));
+          if (byUs) {
             return { id: c.id, url: c.html_url, body: c.body, user: c.user?.login ?? "ghost", createdAt: c.created_at, updatedAt: c.updated_at };
           }
         }

@@ -139,6 +139,14 @@ test("only a bot's comment (or commentAuthor's) that starts with the marker is a
   const updated = await pat.api.upsertComment({ ...repo, issueNumber: 3, marker: MARKER, body: "new" });
   assert.deepEqual([updated.id, updated.created], [mine.id, false]);
   assert.equal(pat.gh.state.comments.find((c) => c.id === mine.id)?.body, `${MARKER}\nnew`);
+
+  // Without commentAuthor, a personal token's user is found through GET /user: a second run edits, not adds.
+  const auto = await setup({ identities: { [TOKEN]: { login: "ci-user" } } });
+  const first = await auto.api.upsertComment({ ...repo, issueNumber: 4, marker: MARKER, body: "one" });
+  const second = await auto.api.upsertComment({ ...repo, issueNumber: 4, marker: MARKER, body: "two" });
+  assert.deepEqual([first.created, second.created, second.id], [true, false, first.id]);
+  assert.equal(auto.gh.state.comments.filter((c) => c.issue_number === 4).length, 1);
+  assert.equal(auto.gh.requestsTo("GET", "/user").length, 1, "asked once");
 });
 
 test("comments are paginated 100 at a time until the marker is found", async () => {
