@@ -138,6 +138,10 @@ test("--repo URL clones into the cache once and fetches new commits on later bui
     assert.equal(doc.commit, second);
     assert.equal(doc.repository, url);
     assert.deepEqual(doc.builds.map((b) => `${b.name}:${b.state}`), ["b:succeeded"]);
+    // The same repository named by its path is another identity: not into this state folder.
+    const other = await runCli("build", "--repo", upstream.dir, "--state", state, "--config", config);
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, /holds the builds of file:\/\/.*use another --state/s);
   } finally {
     await upstream.cleanup();
   }

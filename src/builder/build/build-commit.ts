@@ -4,7 +4,10 @@
  * resolves without git later), recovers builds a dead worker left behind, queues the builds,
  * runs them one after another (a failed one does not stop the others) and reports each.
  */
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { UsageError } from "../../errors.ts";
+import { writeFileAtomic } from "../../fs/write-atomic.ts";
 import type { Finding } from "../../spec/finding.ts";
 import type { EnvironmentRef } from "../../spec/types.ts";
 import { BuildConflictError } from "../../store/build-store.ts";
@@ -157,9 +160,32 @@ export async function commitsToBuild(services: BuildServices, source: Repository
   return history.slice(0, firstKnown).map((c) => c.sha).reverse();
 }
 
+/**
+ * One state folder serves one environments repository: `envs/<ns>/<name>`, `pins/` and artifact
+ * keys are not scoped by repository, so a second repository (or the same one named another way,
+ * by path and by URL) would point the same links at different builds.
+ */
+async function claimStateFolder(stateDir: string, identity: string): Promise<void> {
+  const marker = join(stateDir, "repository");
+  let owner: string | undefined;
+  try {
+    owner = (await readFile(marker, "utf8")).trim();
+  } catch {
+    await mkdir(stateDir, { recursive: true });
+    await writeFileAtomic(marker, `${identity}\n`);
+    return;
+  }
+  if (owner !== identity) {
+    throw new UsageError("build.state-owner", `the state folder ${stateDir} holds the builds of ${owner}, not ${identity}`, {
+      hint: "use another --state for this repository (or name the repository the way it was named before: path or URL)",
+    });
+  }
+}
+
 export async function buildCommit(services: BuildServices, source: RepositorySource, options: BuildCommitOptions = {}): Promise<CommitBuildReport> {
   const { store } = services;
   const repo = source.repo;
+  await claimStateFolder(services.layout.stateDir, source.identity);
   const repositoryId = await store.ensureRepository(source.identity);
 
   // Whatever a dead worker left: fail it, clean its partial prefix, retry it below.
