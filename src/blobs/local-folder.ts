@@ -11,6 +11,7 @@
  * - Failures of the filesystem are InfraError `storage.io` naming the key and the path.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
 import type { Hash } from "node:crypto";
 import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
@@ -314,6 +315,36 @@ export function createLocalStorage(root: string): BlobStorage {
         throw e;
       }
       return { key, size, sha256: hash.digest("hex") };
+    },
+
+    async salvage(key: string): Promise<StoredObject | undefined> {
+      const segments = segmentsOf(key);
+      const name = segments[segments.length - 1] as string;
+      const dir = await resolveDir(key, segments.slice(0, -1), false);
+      if (dir === undefined) return undefined;
+      const stem = `.${name}.partial-`;
+      const partials: { path: string; size: number }[] = [];
+      for (const entry of await readdir(dir).catch(() => [] as string[])) {
+        if (!entry.startsWith(stem) || !INTERNAL.test(entry)) continue;
+        const st = await lstat(join(dir, entry)).catch(() => undefined);
+        if (st?.isFile()) partials.push({ path: join(dir, entry), size: st.size });
+      }
+      if (partials.length === 0) return undefined;
+      const final = join(dir, name);
+      if (await lstat(final).catch(() => undefined)) return undefined; // never over a finished object
+      // The longest is the one that got furthest; the others are older attempts' leftovers.
+      partials.sort((a, b) => b.size - a.size);
+      const [keep, ...rest] = partials as [{ path: string; size: number }, ...{ path: string; size: number }[]];
+      const hash = createHash("sha256");
+      for await (const chunk of createReadStream(keep.path)) hash.update(chunk as Buffer);
+      try {
+        await rename(keep.path, final);
+      } catch (e) {
+        throw ioError("write", key, join(base, ...segments), e);
+      }
+      for (const r of rest) await rm(r.path, { force: true });
+      await fsyncDir(dir);
+      return { key, size: keep.size, sha256: hash.digest("hex") };
     },
 
     async writer(key: string): Promise<ObjectWriter> {

@@ -36,6 +36,12 @@ export interface BlobStorage {
   stat(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): Promise<ObjectInfo[]>;
   delete(key: string): Promise<void>;
+  /**
+   * Publishes under `key` what a writer that never finished left behind (the log of a build whose
+   * worker was killed), when the key holds no object yet; undefined when there is nothing. Call
+   * only when that writer's process is known to be gone.
+   */
+  salvage(key: string): Promise<StoredObject | undefined>;
   /** A URL a user can download the object from (`file://` locally; presigned for S3). */
   downloadUrl(key: string, expiresInSeconds?: number): Promise<string>;
 }

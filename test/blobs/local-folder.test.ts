@@ -323,3 +323,32 @@ test("a storage root that is itself a symlink works", async () => {
   await storage.delete("a/b");
   assert.deepEqual(await readdir(outside), []);
 });
+
+test("salvage publishes what an unfinished writer left, once, and never over a finished object", async () => {
+  const root = await mkdtemp(join(tmpdir(), "condaops-salvage-"));
+  try {
+    const storage = createLocalStorage(root);
+    assert.equal(await storage.salvage("builds/a/log/build.log"), undefined, "nothing there");
+    const w = await storage.writer("builds/a/log/build.log");
+    await w.write("line one\n");
+    await w.write("line two\n");
+    // The process dies here: no finish, no abort.
+    const short = await storage.writer("builds/a/log/build.log");
+    await short.write("x");
+    const got = await storage.salvage("builds/a/log/build.log");
+    assert.equal(got?.size, 18);
+    assert.equal(got?.sha256, createHash("sha256").update("line one\nline two\n").digest("hex"));
+    assert.equal((await storage.getBuffer("builds/a/log/build.log")).toString(), "line one\nline two\n");
+    assert.deepEqual((await readdir(join(root, "builds", "a", "log"))).sort(), ["build.log"], "the shorter leftover is gone too");
+    assert.equal(await storage.salvage("builds/a/log/build.log"), undefined, "only once");
+
+    await storage.put("builds/b/log/build.log", "finished\n");
+    const late = await storage.writer("builds/b/log/build.log");
+    await late.write("stray");
+    assert.equal(await storage.salvage("builds/b/log/build.log"), undefined);
+    assert.equal((await storage.getBuffer("builds/b/log/build.log")).toString(), "finished\n");
+    await assert.rejects(storage.salvage("../escape"), /storage\.key|not a valid|key/);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

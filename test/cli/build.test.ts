@@ -101,6 +101,7 @@ test("a build killed mid-install (kill -9) is marked failed, its partial prefix 
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const partials = async () => (existsSync(join(state, "builds")) ? (await readdir(join(state, "builds"))).filter((n) => n.includes(".partial-")) : []);
     await waitFor(`the download to start and a partial prefix to appear (stderr so far: ${stderr})`, async () => server.requests.some((r) => r.url.includes("hello-prefix-1.0-0")) && (await partials()).length > 0);
+    await new Promise((r) => setTimeout(r, 1500)); // the build log flushes to storage every second
     child.kill("SIGKILL");
     await once(child, "exit");
     server.clearHooks();
@@ -112,6 +113,9 @@ test("a build killed mid-install (kill -9) is marked failed, its partial prefix 
     const doc = json<{ builds: { namespace: string; name: string; commit: string; state: string; attempt: number; reason: string; existing: boolean }[] }>(r);
     assert.deepEqual(doc.builds.map((b) => [`${b.namespace}/${b.name}`, b.commit, b.state, b.attempt, b.reason, b.existing]), [["ok/slow", sha, "succeeded", 2, "retry", false]]);
     assert.deepEqual(await partials(), [], "the partial prefix was removed");
+    // The killed attempt keeps the log it was streaming, as its log artifact.
+    const crashedLog = await readFile(join(state, "blobs", "builds", "ok", "slow", sha, "log", "build.log"), "utf8");
+    assert.match(crashedLog, /attempt 1 \(changed\)[\s\S]*spec hash [0-9a-f]{64}/);
     assert.ok(existsSync(join(state, "envs", "ok", "slow", "bin", "hello-prefix")));
   } finally {
     server.clearHooks();

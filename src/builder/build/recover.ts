@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { removeStalePartials } from "../install/install.ts";
 import type { BuildRow } from "../../store/types.ts";
 import type { BuildServices } from "./services.ts";
-import { buildKeyPrefix } from "../artifacts/artifact-key.ts";
+import { artifactKey, buildKeyPrefix } from "../artifacts/artifact-key.ts";
 import { RUNNING } from "./build-environment.ts";
 import { readLink, removeLink, swapSymlink } from "./store-layout.ts";
 import { workerGone } from "./worker-id.ts";
@@ -38,6 +38,7 @@ export async function recoverInterruptedBuilds(services: BuildServices, reposito
     }
     services.log(`${b.namespace}/${b.name}@${b.commit.slice(0, 12)}: its worker ${b.worker ?? "(unknown)"} stopped while building; marked failed`);
     await removeUnrecorded(services, row);
+    await salvageLog(services, row);
     failed.push(row);
   }
   // Partial prefixes of dead installs, whichever build they belonged to.
@@ -60,6 +61,17 @@ async function removeUnrecorded(services: BuildServices, build: BuildRow): Promi
     if (recorded.has(obj.key)) continue;
     services.log(`removing ${obj.key}, stored by the interrupted attempt but never recorded`);
     await services.blobs.delete(obj.key);
+  }
+}
+
+/** The log the dead worker was streaming: published as the failed build's log, so the crash can be read about. */
+async function salvageLog(services: BuildServices, build: BuildRow): Promise<void> {
+  const key = artifactKey(buildKeyPrefix(build.namespace, build.name, build.commit, build.attempt), "log", "build.log");
+  try {
+    const obj = await services.blobs.salvage(key);
+    if (obj) await services.store.addArtifact({ buildId: build.id, kind: "log", key: obj.key, size: obj.size, sha256: obj.sha256, platform: null });
+  } catch (e) {
+    services.log(`warning: the log of the interrupted build ${build.id} could not be kept: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
