@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
+import { createHash } from "node:crypto";
+import { pathToFileURL } from "node:url";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,7 +56,12 @@ test("condaops build --repo environments --all builds every sample environment, 
   assert.equal(doc.ok, true);
   assert.equal(doc.builds.length, 5);
   assert.ok(doc.builds.every((b) => b.existing && b.state === "succeeded" && /^[0-9a-f]{64}$/.test(b.environmentHash ?? "")), JSON.stringify(doc.builds));
+  const cli = doc.builds.find((b) => b.name === "cli") as unknown as { artifacts: { kind: string; key: string; url: string; sha256: string }[] };
+  assert.deepEqual(cli.artifacts.map((a) => a.kind).sort(), ["build.json", "explicit", "explicit", "explicit", "lock", "log", "yaml", "yaml", "yaml"]);
+  const lockArtifact = cli.artifacts.find((a) => a.kind === "lock");
+  assert.equal(lockArtifact?.url, pathToFileURL(join(state, "blobs", "builds", "tools", "cli", doc.commit, "lock", "conda-lock.yml")).href);
   const lock = await readFile(join(state, "blobs", "builds", "tools", "cli", doc.commit, "lock", "conda-lock.yml"), "utf8");
+  assert.equal(createHash("sha256").update(lock).digest("hex"), lockArtifact?.sha256);
   assert.match(lock, /platform: osx-arm64/, "every platform of the spec is locked, even the ones not installed here");
 });
 

@@ -80,6 +80,15 @@ export const buildCommand: CommandModule = {
       const retriedIds = new Set(report.retried.map((r) => r.build?.id));
       const all = [...report.retried, ...report.results.filter((r) => !(r.existing && retriedIds.has(r.build?.id)))];
       const bad = all.filter((r) => r.state !== "succeeded");
+      // For machines: where each build's artifacts are (a CI step can download them from here).
+      const artifacts = new Map<number, { kind: string; platform: string | null; key: string; size: number; sha256: string; url: string }[]>();
+      if (out.json) {
+        for (const r of all) {
+          if (!r.build) continue;
+          const rows = await services.store.listArtifacts(r.build.id);
+          artifacts.set(r.build.id, await Promise.all(rows.map(async (a) => ({ kind: a.kind, platform: a.platform, key: a.key, size: a.size, sha256: a.sha256, url: await services.blobs.downloadUrl(a.key) }))));
+        }
+      }
       out.result({
         ok: bad.length === 0,
         repository: report.repository,
@@ -93,6 +102,7 @@ export const buildCommand: CommandModule = {
           existing: r.existing,
           ...(r.build ? { id: r.build.id, attempt: r.build.attempt, reason: r.build.reason, environmentHash: r.build.environmentHash, prefix: r.build.prefix, specHash: r.build.specHash, timings: r.build.timings } : {}),
           ...(r.packages !== undefined ? { packages: r.packages, reusedPrefix: r.reusedPrefix } : {}),
+          ...(r.build ? { artifacts: artifacts.get(r.build.id) ?? [] } : {}),
           ...(r.error ? { error: r.error } : {}),
           ...(r.findings ? { findings: r.findings } : {}),
         })),
