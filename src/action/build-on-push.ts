@@ -19,6 +19,8 @@ export interface BuildOnPushOptions {
   config: Config;
   runner: Runner;
   env?: NodeJS.ProcessEnv;
+  /** What the database records the repository as: its URL on GitHub, not the runner's checkout path. */
+  identity?: string;
 }
 
 function md(s: string): string {
@@ -70,7 +72,7 @@ export async function buildOnPush(o: BuildOnPushOptions): Promise<{ reports: Com
   const log = (l: string) => o.runner.info(l);
   const services = await openBuildServices(o.config, { log, progress: (l) => lineProgress(l) });
   try {
-    const source = await openRepositorySource(o.repoDir, o.config.cacheDir, log);
+    const source = await openRepositorySource(o.repoDir, o.config.cacheDir, log, o.identity);
     // Every commit of the push not built yet (several commits, or runs GitHub skipped), oldest first.
     const commits = await commitsToBuild(services, source, o.sha);
     if (commits.length > 1) log(`building ${commits.length} commits: ${commits.map((c) => c.slice(0, 12)).join(", ")}`);

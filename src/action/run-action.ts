@@ -5,11 +5,12 @@
  * In check mode the configuration is the base commit's (check-config.ts), and both commit
  * statuses are set `pending` first and `error` if the check cannot finish.
  */
-import { resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { createRepodataGateway } from "../builder/channels/repodata-gateway.ts";
 import { loadConfig } from "../config/index.ts";
 import { UsageError } from "../errors.ts";
 import { openRepository } from "../git/repository.ts";
+import type { GitRepository } from "../git/repository.ts";
 import { buildOnPush } from "./build-on-push.ts";
 import { loadCheckConfig } from "./check-config.ts";
 import { checkPullRequest, requireCommit } from "./check-pull-request.ts";
@@ -25,6 +26,16 @@ function booleanInput(runner: Runner, name: string, fallback: boolean): boolean 
   if (/^(true|yes|on|1)$/i.test(v)) return true;
   if (/^(false|no|off|0)$/i.test(v)) return false;
   throw new UsageError("action.input", `input ${name} must be true or false, got "${v}"`);
+}
+
+/** The base branch's tip as fetched (`origin/<ref>`), when it is at or after the payload's base; else the payload's. */
+async function currentBaseTip(repo: GitRepository, baseRef: string, payloadBase: string): Promise<string> {
+  try {
+    const tip = await repo.resolve(`refs/remotes/origin/${baseRef}`);
+    return (await repo.isAncestor(payloadBase, tip)) ? tip : payloadBase;
+  } catch {
+    return payloadBase; // no such remote-tracking branch (a local checkout): the payload's
+  }
 }
 
 export interface RunActionOptions {
@@ -61,14 +72,19 @@ export async function runAction(env: NodeJS.ProcessEnv, runner: Runner, options:
     await writer.started();
     try {
       const repo = await openRepository(repoDir);
+      await requireCommit(repo, event.pull.baseSha, "base", event.pull.number);
+      // The payload's base.sha is the base branch as of the PR's last push; a review event later
+      // must be judged by the branch as it is now (a policy tightened since counts).
+      const pull = { ...event.pull, baseSha: await currentBaseTip(repo, event.pull.baseRef, event.pull.baseSha) };
+      if (pull.baseSha !== event.pull.baseSha) runner.info(`the base branch ${pull.baseRef} moved since the event: judging by ${pull.baseSha.slice(0, 12)}`);
       // The PR controls the working tree: the configuration comes from the base commit.
-      const baseSha = await requireCommit(repo, event.pull.baseSha, "base", event.pull.number);
+      const baseSha = pull.baseSha;
       const config = await loadCheckConfig({ repo, baseSha, workspace, ...(configFile ? { file: configFile } : {}), env, log: (l) => runner.info(l) });
       const channelAlias = runner.input("channel-alias").trim() || config.channelAlias;
       checkChannelAlias(channelAlias);
       const result = await checkPullRequest({
         repo,
-        pull: event.pull,
+        pull,
         api,
         writer,
         runner,
@@ -111,7 +127,14 @@ export async function runAction(env: NodeJS.ProcessEnv, runner: Runner, options:
     runner.output("changed-environments", "[]");
     return 0;
   }
-  const { reports, failed } = await buildOnPush({ repoDir, sha: event.after, config: { ...config, ...(channelAlias ? { channelAlias } : {}) }, runner, env });
+  const { reports, failed } = await buildOnPush({
+    repoDir,
+    sha: event.after,
+    config: { ...config, ...(channelAlias ? { channelAlias } : {}) },
+    runner,
+    env,
+    identity: `${(env.GITHUB_SERVER_URL ?? "https://github.com").replace(/\/+$/, "")}/${event.owner}/${event.repo}${repoDir === resolve(workspace) ? "" : `/${relative(workspace, repoDir).split("\\").join("/")}`}`,
+  });
   const built = reports.flatMap((r) => [...r.retried, ...r.results]);
   runner.output("changed-environments", JSON.stringify([...new Set(built.map((r) => `${r.namespace}/${r.name}`))]));
   runner.output("result", failed > 0 ? "failure" : "success");

@@ -86,6 +86,8 @@ test("a push of several commits builds each one that changed something, oldest f
     assert.match(push.summaries[1] ?? "", new RegExp(`builds for ${third.slice(0, 12)}[\\s\\S]*ds/c \\| ✅ succeeded`));
     const rows = await db.db.query<{ commit_sha: string }>("SELECT commit_sha FROM builds ORDER BY id");
     assert.deepEqual(rows.map((r) => r.commit_sha), [first, second, third]);
+    // Recorded as the repository on GitHub, not as the runner's checkout path.
+    assert.deepEqual((await db.db.query<{ url: string }>("SELECT url FROM repositories")).map((r) => r.url), ["https://github.com/acme/envs"]);
   } finally {
     await repo.cleanup();
     await db.drop();

@@ -257,6 +257,24 @@ test("a PR that edits policy.yaml is judged by the base's policy and needs the a
   }
 });
 
+test("a policy tightened on the base branch after the PR's last push judges later runs (the payload's base is stale)", async () => {
+  const pr = await pullRequest(async (r) => r.write({ "ds/analysis.yaml": "dependencies: [hello-prefix, libzlib]\n" }));
+  try {
+    assert.equal((await pr.run({ solve: "false" })).outputs.result, "pending", "allowed by the policy at the payload's base");
+    pr.repo.git("checkout", "-q", "main");
+    await pr.repo.write({ "policy.yaml": POLICY.replace("blocked: [{name: six", "blocked: [{name: libzlib, reason: tightened}, {name: six") });
+    const tip = pr.repo.commit("block libzlib");
+    pr.repo.git("update-ref", "refs/remotes/origin/main", tip);
+    pr.repo.git("checkout", "-q", "feature");
+    const r = await pr.run({ solve: "false" }, "pull_request_review");
+    assert.equal(r.code, 1);
+    assert.match(r.annotations.map((a) => a.message).join("\n"), /libzlib.*blocked.*tightened/s);
+    assert.ok(r.info.some((l) => l.includes(`judging by ${tip.slice(0, 12)}`)));
+  } finally {
+    await pr.repo.cleanup();
+  }
+});
+
 test("an unsatisfiable head fails the check with the solver's explanation in the comment", async () => {
   const pr = await pullRequest(async (r) => r.write({ "ds/analysis.yaml": "dependencies: [hello-prefix, python=9.9]\n" }));
   try {

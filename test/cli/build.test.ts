@@ -169,6 +169,11 @@ test("a shallow clone is refused with the fetch-depth hint (everything would loo
     const r = await runCli("build", "--repo", shallow, "--state", join(work, "state-shallow"), "--config", config);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /shallow clone[\s\S]*fetch-depth: 0/);
+    // Deeper but still shallow: refused too (the boundary commit would pass for a root).
+    const deeper = join(work, "shallow2");
+    spawnSync("git", ["clone", "-q", "--depth", "2", `file://${upstream.dir}`, deeper]);
+    const r2 = await runCli("build", "--repo", deeper, "--state", join(work, "state-shallow2"), "--config", config);
+    assert.equal(r2.code, 2, r2.stderr);
   } finally {
     await upstream.cleanup();
   }

@@ -145,12 +145,26 @@ async function runQueued(services: BuildServices, source: RepositorySource, repo
 }
 
 /**
+ * A shallow clone's history stops short: its oldest commit looks like a root (everything new),
+ * the commits of a push beyond the boundary look unbuilt, and the recorded history would get a
+ * false root. Whatever the depth, builds need the whole history.
+ */
+async function refuseShallow(repo: GitRepository): Promise<void> {
+  if (await repo.isShallow()) {
+    throw new UsageError("build.shallow", `${repo.dir} is a shallow clone: part of its history is missing, so what each commit changed cannot be told`, {
+      hint: "fetch the whole history (git fetch --unshallow, or actions/checkout with fetch-depth: 0)",
+    });
+  }
+}
+
+/**
  * The commits a CI-driven builder should build for a push to REF: every first-parent commit not
  * yet recorded, oldest first (a push of several commits, a rebase-merge, or pushes whose runs
  * were skipped), so `ns/name@<any of them>` has its build. Just REF the first time a repository
  * is seen (its earlier history is recorded, not built) or when REF itself is known.
  */
 export async function commitsToBuild(services: BuildServices, source: RepositorySource, ref: string, max = 100): Promise<string[]> {
+  await refuseShallow(source.repo);
   const repositoryId = await services.store.ensureRepository(source.identity);
   const sha = await source.repo.resolve(ref);
   const history = await source.repo.firstParentHistory(sha, max);
@@ -194,12 +208,7 @@ export async function buildCommit(services: BuildServices, source: RepositorySou
 
   const sha = await repo.resolve(options.ref ?? source.defaultRef);
   const commit = await repo.commit(sha);
-  if (commit.parents.length === 0 && (await repo.isShallow())) {
-    // A root commit of a shallow clone is not a root: everything would look new.
-    throw new UsageError("build.shallow", `${repo.dir} is a shallow clone: the history before ${sha.slice(0, 12)} is missing, so what it changed cannot be told`, {
-      hint: "fetch the whole history (git fetch --unshallow, or actions/checkout with fetch-depth: 0)",
-    });
-  }
+  await refuseShallow(repo);
   await recordHistory(services, repo, repositoryId, sha);
 
   const retried: EnvironmentResult[] = [];

@@ -4,6 +4,7 @@
  * `envs/` links are re-pointed from the database (the database is made current before the links
  * are swapped, so a crash in between leaves the links one build behind, never ahead).
  */
+import { createHash } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { removeStalePartials } from "../install/install.ts";
@@ -30,6 +31,9 @@ export async function recoverInterruptedBuilds(services: BuildServices, reposito
   const ours = new Set((await services.store.listEnvironments(repositoryId)).map((e) => e.id));
   for (const b of await services.store.buildsInState("building")) {
     if (!ours.has(b.environmentId) || !workerGone(b.worker, b.heartbeatAt, now, STALE_HEARTBEAT_MS, RUNNING.has(b.id))) continue;
+    // Cleaned up first, then marked failed: a recovery that dies halfway is simply done again.
+    await removeUnrecorded(services, b);
+    await salvageLog(services, b);
     let row: BuildRow;
     try {
       row = await services.store.finishBuild(b.id, { state: "failed", error: `the worker ${b.worker ?? "(unknown)"} stopped while building (killed or crashed)` });
@@ -37,8 +41,6 @@ export async function recoverInterruptedBuilds(services: BuildServices, reposito
       continue; // another process recovered it first
     }
     services.log(`${b.namespace}/${b.name}@${b.commit.slice(0, 12)}: its worker ${b.worker ?? "(unknown)"} stopped while building; marked failed`);
-    await removeUnrecorded(services, row);
-    await salvageLog(services, row);
     failed.push(row);
   }
   // Partial prefixes of dead installs, whichever build they belonged to.
@@ -57,22 +59,33 @@ export async function recoverInterruptedBuilds(services: BuildServices, reposito
 async function removeUnrecorded(services: BuildServices, build: BuildRow): Promise<void> {
   const recorded = new Set((await services.store.listArtifacts(build.id)).map((a) => a.key));
   const prefix = `${buildKeyPrefix(build.namespace, build.name, build.commit, build.attempt)}/`;
+  const log = logKeyOf(build);
   for (const obj of await services.blobs.list(prefix)) {
-    if (recorded.has(obj.key)) continue;
+    if (recorded.has(obj.key) || obj.key === log) continue; // the log is kept: salvageLog records it
     services.log(`removing ${obj.key}, stored by the interrupted attempt but never recorded`);
     await services.blobs.delete(obj.key);
   }
 }
 
 /** The log the dead worker was streaming: published as the failed build's log, so the crash can be read about. */
+const logKeyOf = (build: BuildRow): string => artifactKey(buildKeyPrefix(build.namespace, build.name, build.commit, build.attempt), "log", "build.log");
+
 async function salvageLog(services: BuildServices, build: BuildRow): Promise<void> {
-  const key = artifactKey(buildKeyPrefix(build.namespace, build.name, build.commit, build.attempt), "log", "build.log");
+  const key = logKeyOf(build);
   try {
-    const obj = await services.blobs.salvage(key);
+    if ((await services.store.listArtifacts(build.id)).some((a) => a.key === key)) return;
+    // A log finished but not yet recorded when the worker died, else the one it was streaming.
+    let obj = (await services.blobs.stat(key)) ? { key, ...(await hashOf(services, key)) } : undefined;
+    obj ??= await services.blobs.salvage(key);
     if (obj) await services.store.addArtifact({ buildId: build.id, kind: "log", key: obj.key, size: obj.size, sha256: obj.sha256, platform: null });
   } catch (e) {
     services.log(`warning: the log of the interrupted build ${build.id} could not be kept: ${e instanceof Error ? e.message : String(e)}`);
   }
+}
+
+async function hashOf(services: BuildServices, key: string): Promise<{ size: number; sha256: string }> {
+  const bytes = await services.blobs.getBuffer(key);
+  return { size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
 }
 
 /** Points every environment's `envs/` link at its current build's prefix, where they disagree. */

@@ -24,12 +24,16 @@ export interface RepositorySource {
 
 const isUrl = (s: string): boolean => /^(https?|ssh|git|file):\/\//.test(s) || /^[\w.-]+@[\w.-]+:/.test(s);
 
-export async function openRepositorySource(dirOrUrl: string, cacheDir: string, log: (line: string) => void): Promise<RepositorySource> {
+/**
+ * `identity` overrides what the database records: a CI checkout's path says nothing about which
+ * repository it is (every runner checks out to /home/runner/work/<repo>/<repo>), its URL does.
+ */
+export async function openRepositorySource(dirOrUrl: string, cacheDir: string, log: (line: string) => void, identity?: string): Promise<RepositorySource> {
   if (!isUrl(dirOrUrl)) {
     const dir = resolve(dirOrUrl);
     if (!existsSync(dir)) throw new UsageError("build.repo-missing", `${dirOrUrl} does not exist`, { hint: "pass --repo with the folder or URL of your environments repository" });
     const repo = await openRepository(dir);
-    return { repo, identity: await realpath(repo.dir), defaultRef: "HEAD" };
+    return { repo, identity: identity ?? (await realpath(repo.dir)), defaultRef: "HEAD" };
   }
   const shown = redactUrl(dirOrUrl);
   const dir = join(cacheDir, "repos", createHash("sha256").update(dirOrUrl).digest("hex").slice(0, 24));

@@ -160,7 +160,14 @@ function toPackage(source: YamlSource, raw: RawPackage, i: number): LockedPackag
   if (parts.subdir !== raw.platform && parts.subdir !== "noarch") {
     fail(source, at("url"), "lock.subdir", `package ${what} comes from subdir "${parts.subdir}", which is neither ${raw.platform} nor noarch`);
   }
+  // conda versions and build strings never contain "-": that is what makes
+  // <name>-<version>-<build> unambiguous. Without this, `name: ca, version: certificates` would
+  // pass for ca-certificates-2024.2.2-h0_0 and slip past a block on ca-certificates.
+  if (/[-\s]/.test(raw.version)) fail(source, at("version"), "lock.version", `package ${what} has the version "${raw.version}": conda versions contain no "-" or spaces`);
   const build = buildFromFilename(parts.filename, raw.name, raw.version);
+  if (build !== undefined && /[-\s]/.test(build)) {
+    fail(source, at("url"), "lock.url", `the file name "${parts.filename}" of ${what} is not ${raw.name}-${raw.version}-<build>: the rest, "${build}", is not a build string`);
+  }
   if (build === undefined) {
     fail(source, at("url"), "lock.url", `the file name "${parts.filename}" of ${what} is not ${raw.name}-${raw.version}-<build>.conda or .tar.bz2`);
   }

@@ -11,7 +11,7 @@ import type { Finding } from "../../spec/finding.ts";
 import { parseMatchSpec } from "../../spec/match-spec.ts";
 import type { MatchSpec } from "../../spec/match-spec.ts";
 import type { EffectiveSpec } from "../../spec/types.ts";
-import { recordMatcher } from "../solve/record-filter.ts";
+import { dependencyName, recordMatcher } from "../solve/record-filter.ts";
 import type { Lock, LockedPackage } from "./types.ts";
 
 export interface LockPolicyOptions {
@@ -50,7 +50,11 @@ export function checkLockPolicy(lock: Lock, effective: EffectiveSpec, file: stri
   });
   for (const p of lock.packages) {
     const where = `${p.name} ${p.version} ${p.build} (${p.platform})`;
-    if (p.manager !== "conda") continue;
+    if (p.manager !== "conda") {
+      // Published verbatim (pinned YAML, explicit file) but not yet held to the pip policy: refused until it is.
+      add(`${where} is a pip package: committed locks with pip entries are not supported yet`);
+      continue;
+    }
     if (!allowed.has(strip(p.channel))) add(`${where} comes from ${p.channel}, which is not one of the spec's channels (${[...allowed].join(", ")})`);
     if (p.url !== `${strip(p.channel)}/${p.subdir}/${p.filename}`) add(`${where} has the URL ${p.url}, which is not ${strip(p.channel)}/${p.subdir}/${p.filename}`);
     if (p.subdir !== p.platform && p.subdir !== "noarch") add(`${where} is from subdir ${p.subdir}, not ${p.platform} or noarch`);
@@ -61,6 +65,18 @@ export function checkLockPolicy(lock: Lock, effective: EffectiveSpec, file: stri
   }
   for (const platform of lock.platforms) {
     const here = lock.packages.filter((p) => p.platform === platform);
+    // Everything must be needed: a package nothing requested depends on is a package the spec
+    // never asked for (and no "new package" approval ever saw).
+    const byName = new Map(here.map((p) => [p.name, p]));
+    const needed = new Set<string>();
+    const queue = specs(effective.dependencies).map((s) => s.name);
+    while (queue.length > 0) {
+      const name = queue.pop() as string;
+      if (needed.has(name)) continue;
+      needed.add(name);
+      for (const d of byName.get(name)?.depends ?? []) queue.push(dependencyName(d));
+    }
+    for (const p of here) if (!needed.has(p.name)) add(`${p.name} ${p.version} ${p.build} (${platform}) is in the lock, but nothing the spec requests depends on it`);
     for (const s of specs(effective.dependencies)) {
       const match = recordMatcher(s);
       const named = here.filter((p) => p.name === s.name);

@@ -229,6 +229,14 @@ export function createPackageCache(opts: PackageCacheOptions): PackageCache {
       try {
         const stats = await (pool ? pool.extract(archive, tmp, opts.limits) : extractArchive(archive, tmp, opts.limits));
         const index = readIndex(join(tmp, "info", "index.json"));
+        // The package says what it is: a lock entry naming it otherwise (a blocked package under a
+        // harmless name) is refused, whatever its checksum.
+        for (const [field, want] of [["name", pkg.name], ["version", pkg.version], ["build", pkg.build]] as const) {
+          const got = index[field];
+          if (typeof got === "string" && got !== want) {
+            throw new InputError("package.mismatch", `${pkg.filename} is ${field} "${got}" by its own info/index.json, but the lock says "${want}"`, { hint: "the lock does not describe this package; make it again with condaops lock" });
+          }
+        }
         mkdirSync(join(tmp, "info"), { recursive: true });
         rmSync(join(tmp, RECORD), { force: true });
         // Written last: its presence in a published folder proves the folder complete.

@@ -361,6 +361,9 @@ for (const backend of testDatabases()) {
       // What the dead attempt had stored before any row: removed by recovery.
       const orphan = `builds/team/e11/${sha("c8")}/lock/conda-lock.yml`;
       await services.blobs.put(orphan, "half a lock\n");
+      // Its log was finished but not yet recorded: kept, and recorded as the failed build's log.
+      const deadLog = `builds/team/e11/${sha("c8")}/log/build.log`;
+      await services.blobs.put(deadLog, "the dead worker's log\n");
       // A crash between the database and the links: e07's envs/ link and its pin are gone.
       const e07 = (await store.resolveBuild(repoId, "team", "e07", "current"))!;
       await rm(services.layout.envLink("team", "e07"));
@@ -369,6 +372,8 @@ for (const backend of testDatabases()) {
       const r = await build({ ref: sha("c8") });
       assert.equal(existsSync(partial), false, "partial prefix removed");
       assert.equal(await services.blobs.stat(orphan), undefined, "unrecorded object of the dead attempt removed");
+      assert.deepEqual((await store.listArtifacts(queued.id)).map((a) => [a.kind, a.key]), [["log", deadLog]]);
+      assert.equal((await services.blobs.getBuffer(deadLog)).toString(), "the dead worker's log\n");
       assert.equal(await readLink(services.layout.envLink("team", "e07")), e07.prefix, "envs/ link re-pointed from the database");
       assert.equal(await readLink(services.layout.pinLink("team", "e07", e07.commit)), e07.prefix, "pin restored");
       const failed = await store.getBuild(queued.id);

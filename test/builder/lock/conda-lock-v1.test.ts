@@ -340,3 +340,13 @@ test("conda-lock's optional metadata is accepted (and not kept); absent dependen
 test("the schema's platforms are rattler's target platforms", () => {
   assert.deepEqual(condaLockSchema.$defs.platform.enum, platformNames.filter((p) => p !== "noarch" && p !== "unknown"));
 });
+
+test("a package cannot pass under a shorter name: versions and builds contain no '-'", async () => {
+  const { pkg, lockOf } = await import("./lock-builders.ts");
+  const { parseCondaLock: parse, serializeCondaLock: serialize } = await import("../../../src/builder/lock/conda-lock-v1.ts");
+  // ca-certificates-2024.2.2-h0_0.conda dressed up as package "ca", version "certificates".
+  const disguised = serialize(lockOf([pkg("ca", "certificates", "2024.2.2-h0_0")]));
+  assert.throws(() => parse("x.lock.yml", disguised), (e: unknown) => e instanceof Error && /"2024\.2\.2-h0_0", is not a build string/.test(e.message));
+  const dashed = serialize(lockOf([pkg("libgcc", "ng-9.1.0", "h0_0")]));
+  assert.throws(() => parse("x.lock.yml", dashed), /conda versions contain no "-"/);
+});
