@@ -19,6 +19,7 @@ import { classifyPath } from "../spec/repo-layout.ts";
 import type { Finding } from "../spec/finding.ts";
 import { hasErrors } from "../spec/finding.ts";
 import { loadPolicy, validateRepository } from "../spec/validate-repo.ts";
+import { DEFAULT_CONFIG_FILE } from "../config/index.ts";
 import { POLICY_FILE } from "../spec/repo-layout.ts";
 import { CONDAOPS_VERSION } from "../version.ts";
 import { approvalStatus } from "./approval-status.ts";
@@ -127,7 +128,15 @@ export async function checkPullRequest(o: CheckOptions): Promise<CheckResult> {
     approval = { state: "pending", requirements: [], description: "the base policy.yaml is invalid: fix it on the base branch first" };
   } else {
     const reviews = await api.listReviews({ owner: pull.owner, repo: pull.repo, pullNumber: pull.number });
-    approval = await approvalStatus(report.approvals, reviews, {
+    // The configuration (channel alias, credentials, what builds trust) governs as much as the
+    // policy does: changing it needs the policy's admins too.
+    const requirements = [...report.approvals];
+    const configChanged = changed.filter((p) => p === DEFAULT_CONFIG_FILE);
+    if (configChanged.length > 0) {
+      const admins = (await loadPolicy(baseTip)).policy?.admins ?? [];
+      requirements.push({ event: "policy-change", approvers: admins, count: 1, reason: `changes ${DEFAULT_CONFIG_FILE}, the configuration builds use`, files: configChanged });
+    }
+    approval = await approvalStatus(requirements, reviews, {
       headSha: pull.headSha,
       author: pull.author,
       isTeamMember: (org, team, user) => api.isTeamMember({ org, teamSlug: team, user }),

@@ -275,6 +275,21 @@ test("a policy tightened on the base branch after the PR's last push judges late
   }
 });
 
+test("a PR that changes condaops.config.yaml needs the policy's admins", async () => {
+  const pr = await pullRequest(async (r) => r.write({ "condaops.config.yaml": "install: {concurrency: 2}\n" }));
+  try {
+    const r = await pr.run({ solve: "false" });
+    assert.equal(r.code, 0);
+    assert.equal(r.outputs.result, "pending");
+    assert.match(statusesFor(pr.headSha, "condaops/approval").at(-1)?.description ?? "", /the-admin/);
+    assert.match(commentsOn(pr.number)[0]?.body ?? "", /changes condaops\.config\.yaml/);
+    github.addReview({ owner: "acme", repo: "envs", pullNumber: pr.number, user: "the-admin", state: "APPROVED", commitId: pr.headSha });
+    assert.equal((await pr.run({ solve: "false" })).outputs.result, "success");
+  } finally {
+    await pr.repo.cleanup();
+  }
+});
+
 test("an unsatisfiable head fails the check with the solver's explanation in the comment", async () => {
   const pr = await pullRequest(async (r) => r.write({ "ds/analysis.yaml": "dependencies: [hello-prefix, python=9.9]\n" }));
   try {
