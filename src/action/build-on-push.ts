@@ -6,9 +6,11 @@
 import type { Config } from "../config/index.ts";
 import { UsageError } from "../errors.ts";
 import { isAbsolute, relative, resolve } from "node:path";
+import { markdownText as md } from "../markdown.ts";
 import { buildCommit, commitsToBuild } from "../builder/build/build-commit.ts";
 import type { CommitBuildReport } from "../builder/build/build-commit.ts";
 import { openBuildServices } from "../builder/build/open-services.ts";
+import { publishedArtifacts } from "../builder/build/published-artifacts.ts";
 import { openRepositorySource } from "../builder/build/repository-source.ts";
 import { lineProgress } from "../builder/progress.ts";
 import type { Runner } from "./runner.ts";
@@ -23,9 +25,6 @@ export interface BuildOnPushOptions {
   identity?: string;
 }
 
-function md(s: string): string {
-  return s.replace(/[\\`*_{}[\]<>()#+!|~]/g, (c) => `\\${c}`);
-}
 
 export function buildSummary(report: CommitBuildReport, artifactLinks: Map<number, { kind: string; url: string }[]>): string {
   const lines = [`### condaops builds for ${report.commit.sha.slice(0, 12)}`, "", `${md(report.commit.message.split("\n")[0] ?? "")}`, ""];
@@ -83,9 +82,7 @@ export async function buildOnPush(o: BuildOnPushOptions): Promise<{ reports: Com
       reports.push(report);
       const links = new Map<number, { kind: string; url: string }[]>();
       for (const r of [...report.retried, ...report.results]) {
-        if (!r.build) continue;
-        const arts = await services.store.listArtifacts(r.build.id);
-        links.set(r.build.id, await Promise.all(arts.map(async (a) => ({ kind: a.platform ? `${a.kind} (${a.platform})` : a.kind, url: await services.blobs.downloadUrl(a.key) }))));
+        if (r.build) links.set(r.build.id, (await publishedArtifacts(services, r.build.id)).map((a) => ({ kind: a.platform ? `${a.kind} (${a.platform})` : a.kind, url: a.url })));
       }
       await o.runner.summary(buildSummary(report, links));
       failed += [...report.retried, ...report.results].filter((r) => r.state !== "succeeded").length;

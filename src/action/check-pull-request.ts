@@ -18,7 +18,7 @@ import type { GitRepository } from "../git/repository.ts";
 import { classifyPath } from "../spec/repo-layout.ts";
 import type { Finding } from "../spec/finding.ts";
 import { hasErrors } from "../spec/finding.ts";
-import { loadPolicy, validateRepository } from "../spec/validate-repo.ts";
+import { validateRepository } from "../spec/validate-repo.ts";
 import { DEFAULT_CONFIG_FILE } from "../config/index.ts";
 import { POLICY_FILE } from "../spec/repo-layout.ts";
 import { CONDAOPS_VERSION } from "../version.ts";
@@ -93,7 +93,7 @@ export async function checkPullRequest(o: CheckOptions): Promise<CheckResult> {
   // Judged by the base tip's policy, against the specs the PR started from.
   const before = judgingTree(baseTip, await repo.tree(mergeBase));
   const report = await validateRepository(headTree, { base: { tree: before, changed } });
-  const basePolicyValid = (await loadPolicy(before)).policy !== undefined;
+  const basePolicyValid = report.policy !== undefined;
   const findings = [...report.findings, ...(await checkChangedLocks(headTree, report.specs, touched, o.channelAlias ? { channelAlias: o.channelAlias } : {}))];
   if (touched.includes(POLICY_FILE)) findings.push(...(await newPolicyWarnings(headTree, baseTip)));
   const changedSpecs = changed.filter((p) => classifyPath(p).kind === "spec");
@@ -133,7 +133,7 @@ export async function checkPullRequest(o: CheckOptions): Promise<CheckResult> {
     const requirements = [...report.approvals];
     const configChanged = changed.filter((p) => p === DEFAULT_CONFIG_FILE);
     if (configChanged.length > 0) {
-      const admins = (await loadPolicy(baseTip)).policy?.admins ?? [];
+      const admins = report.policy?.admins ?? [];
       requirements.push({ event: "policy-change", approvers: admins, count: 1, reason: `changes ${DEFAULT_CONFIG_FILE}, the configuration builds use`, files: configChanged });
     }
     approval = await approvalStatus(requirements, reviews, {

@@ -6,11 +6,7 @@
  * (lock-policy.ts): its `content_hash` proves nothing, anyone can compute it. Besides, a lock must
  * parse and should match its spec (committed-lock.ts).
  */
-import { committedLockFindings, committedLockPath } from "../builder/lock/committed-lock.ts";
-import { parseCondaLock } from "../builder/lock/conda-lock-v1.ts";
-import { checkLockPolicy } from "../builder/lock/lock-policy.ts";
-import type { Lock } from "../builder/lock/types.ts";
-import { isCondaopsError } from "../errors.ts";
+import { committedLockFindings, committedLockPath, readCommittedLock } from "../builder/lock/committed-lock.ts";
 import type { FileTree } from "../git/file-tree.ts";
 import type { Finding } from "../spec/finding.ts";
 import { classifyPath, specPath } from "../spec/repo-layout.ts";
@@ -26,17 +22,6 @@ export function withSpecsOfChangedLocks(changed: readonly string[]): string[] {
   return [...out].sort();
 }
 
-async function readLock(tree: FileTree, path: string): Promise<Lock | undefined> {
-  const bytes = await tree.read(path);
-  if (bytes === undefined) return undefined;
-  try {
-    return parseCondaLock(path, bytes.toString("utf8"));
-  } catch (e) {
-    if (isCondaopsError(e) && e.exitCode === 1) return undefined; // checkCommittedLock reports it
-    throw e;
-  }
-}
-
 /**
  * Findings on the committed locks of the changed specs at the head: unparseable (error), stale
  * (warning), and against the spec and policy (errors) when the PR changed the lock or the builder
@@ -46,13 +31,10 @@ export async function checkChangedLocks(head: FileTree, specs: readonly Validate
   const findings: Finding[] = [];
   const touched = new Set(changed);
   for (const s of specs) {
-    const lockPath = committedLockPath(s.path);
-    const own = await committedLockFindings(head, s, options.channelAlias ? { channelAlias: options.channelAlias } : {});
-    findings.push(...own);
+    if (!s.specHash) continue;
+    const c = await readCommittedLock(head, s, options.channelAlias ? { channelAlias: options.channelAlias } : {});
     // A stale lock is not built, but one this PR wrote must obey the policy all the same.
-    if (!touched.has(lockPath) || !s.effective || !own.some((f) => f.rule === "lock.stale")) continue;
-    const lock = await readLock(head, lockPath);
-    if (lock) findings.push(...checkLockPolicy(lock, s.effective, lockPath, options.channelAlias ? { channelAlias: options.channelAlias } : {}));
+    findings.push(...committedLockFindings(c, s, touched.has(committedLockPath(s.path))));
   }
   // A lock without a spec is never built: say so rather than let it look effective.
   const headFiles = new Set(await head.list());

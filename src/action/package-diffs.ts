@@ -9,8 +9,7 @@ import { isCondaopsError } from "../errors.ts";
 import type { FileTree } from "../git/file-tree.ts";
 import type { VirtualPackageVersions } from "../config/index.ts";
 import type { RepodataGateway } from "../builder/channels/repodata-gateway.ts";
-import { committedLockPath, lockMatchesSpec } from "../builder/lock/committed-lock.ts";
-import { parseCondaLock } from "../builder/lock/conda-lock-v1.ts";
+import { readCommittedLock, verbatimLock } from "../builder/lock/committed-lock.ts";
 import { diffLocks } from "../builder/lock/diff.ts";
 import type { LockDiff } from "../builder/lock/diff.ts";
 import type { Lock } from "../builder/lock/types.ts";
@@ -36,21 +35,10 @@ export interface SolveContext {
   log(line: string): void;
 }
 
-async function committedLock(tree: FileTree, spec: ValidatedSpec): Promise<Lock | undefined> {
-  const path = committedLockPath(spec.path);
-  const bytes = await tree.read(path);
-  if (!bytes || !spec.specHash) return undefined;
-  try {
-    const lock = parseCondaLock(path, bytes.toString("utf8"));
-    return lockMatchesSpec(lock, spec.specHash) ? lock : undefined;
-  } catch {
-    return undefined; // reported by validation as a finding
-  }
-}
-
 async function lockOf(tree: FileTree, spec: ValidatedSpec, ctx: SolveContext, previous?: Lock): Promise<Lock> {
-  const committed = await committedLock(tree, spec);
-  if (committed) return committed;
+  // What the build after merging will install: a committed lock only when it would be used verbatim.
+  const committed = verbatimLock(await readCommittedLock(tree, spec, ctx.channelAlias ? { channelAlias: ctx.channelAlias } : {}));
+  if (committed) return committed.lock;
   if (!spec.effective) throw new Error(`${spec.path} has no effective spec`);
   const { lock } = await solveEnvironment(spec.effective, {
     gateway: ctx.gateway,

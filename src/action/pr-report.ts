@@ -8,6 +8,7 @@
  * Pure: data in, Markdown out.
  */
 import { formatDiffMarkdown, isEmptyDiff } from "../builder/lock/diff.ts";
+import { markdownText, neutralize } from "../markdown.ts";
 import type { Finding } from "../spec/finding.ts";
 import type { ApprovalStatus } from "./approval-status.ts";
 import type { EnvironmentDiff } from "./package-diffs.ts";
@@ -25,17 +26,8 @@ export interface ReportInput {
   version: string;
 }
 
-const ZWJ = "\u200d";
-
-/** Breaks GitHub's autolinks that notify: `@user`, `@org/team`, `#123`, `GH-123` (and `owner/repo#123`). */
-export function neutralize(s: string): string {
-  return s.replace(/@(?=[\p{L}\p{N}_-])/gu, `@${ZWJ}`).replace(/#(?=\p{N})/gu, `#${ZWJ}`).replace(/\b(GH)-(?=\p{N})/giu, `$1${ZWJ}-`);
-}
-
-/** Text inside a table cell or list item: one line, no Markdown or HTML from user input interpreted, nobody mentioned. */
-export function md(s: string): string {
-  return neutralize(s.replace(/[\r\n\u2028\u2029]+/g, " ").replace(/[\\`*_[\]<>|~#!&]/g, (c) => `\\${c}`));
-}
+/** User text in the report: see src/markdown.ts. */
+export const md = markdownText;
 
 /** A code span that holds any text: a fence longer than any backtick run inside, one line. */
 function code(s: string): string {

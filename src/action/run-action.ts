@@ -8,6 +8,7 @@
 import { relative, resolve } from "node:path";
 import { createRepodataGateway } from "../builder/channels/repodata-gateway.ts";
 import { loadConfig } from "../config/index.ts";
+import { parseBoolean } from "../config/env-overrides.ts";
 import { UsageError } from "../errors.ts";
 import { openRepository } from "../git/repository.ts";
 import type { GitRepository } from "../git/repository.ts";
@@ -23,8 +24,8 @@ import type { Runner } from "./runner.ts";
 function booleanInput(runner: Runner, name: string, fallback: boolean): boolean {
   const v = runner.input(name).trim();
   if (v === "") return fallback;
-  if (/^(true|yes|on|1)$/i.test(v)) return true;
-  if (/^(false|no|off|0)$/i.test(v)) return false;
+  const b = parseBoolean(v);
+  if (b !== undefined) return b;
   throw new UsageError("action.input", `input ${name} must be true or false, got "${v}"`);
 }
 

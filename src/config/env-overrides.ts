@@ -30,6 +30,13 @@ export function envName(path: readonly string[]): string {
   return `CONDAOPS_${path.join("_").toUpperCase()}`;
 }
 
+/** `true`/`yes`/`on`/`1` and their opposites, any case, as settings are written in variables and Action inputs; undefined otherwise. */
+export function parseBoolean(raw: string): boolean | undefined {
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  return undefined;
+}
+
 function coerce(name: string, raw: string, type: string): unknown {
   switch (type) {
     case "integer":
@@ -38,10 +45,11 @@ function coerce(name: string, raw: string, type: string): unknown {
       if (raw.trim() === "" || !Number.isFinite(n)) throw new InputError("config.env", `${name} must be a number, got "${raw}"`);
       return n;
     }
-    case "boolean":
-      if (/^(1|true|yes|on)$/i.test(raw)) return true;
-      if (/^(0|false|no|off)$/i.test(raw)) return false;
-      throw new InputError("config.env", `${name} must be true or false, got "${raw}"`);
+    case "boolean": {
+      const b = parseBoolean(raw);
+      if (b === undefined) throw new InputError("config.env", `${name} must be true or false, got "${raw}"`);
+      return b;
+    }
     case "string":
       return raw;
     default:

@@ -33,6 +33,8 @@ export interface ValidationReport {
   approvals: ApprovalRequirement[];
   /** Where the judging policy came from: a tree label, or "(default)" when there is no policy.yaml. */
   policySource: string;
+  /** The judging policy; undefined when its policy.yaml is invalid (the findings say why). */
+  policy?: Policy;
 }
 
 export interface ValidateOptions {
@@ -158,5 +160,5 @@ export async function validateRepository(head: FileTree, options: ValidateOption
       policyChanged: changed?.has(POLICY_FILE) ?? false,
     });
   }
-  return { findings, specs, approvals, policySource: judging.source };
+  return { findings, specs, approvals, policySource: judging.source, ...(judging.policy ? { policy: judging.policy } : {}) };
 }

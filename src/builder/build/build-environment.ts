@@ -27,9 +27,8 @@ import { ALWAYS_PUBLISHED, ARTIFACT_MAKERS } from "../artifacts/index.ts";
 import { artifactKey, buildKeyPrefix } from "../artifacts/artifact-key.ts";
 import { redactText } from "../channels/redact.ts";
 import { installLock } from "../install/install.ts";
-import { committedLockPath, lockMatchesSpec } from "../lock/committed-lock.ts";
+import { readCommittedLock } from "../lock/committed-lock.ts";
 import { parseCondaLock } from "../lock/conda-lock-v1.ts";
-import { checkLockPolicy } from "../lock/lock-policy.ts";
 import { environmentHash } from "../lock/environment-hash.ts";
 import type { Lock } from "../lock/types.ts";
 import { lineProgress } from "../progress.ts";
@@ -165,30 +164,21 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
     let lockSource: "solved" | "committed" = "solved";
     let lockText: string | undefined;
     const lock = await step("solve", async () => {
-      const committedPath = committedLockPath(target.path);
-      const bytes = await job.tree.read(committedPath);
-      let committed: Lock | undefined;
-      if (bytes) {
-        try {
-          committed = parseCondaLock(committedPath, bytes.toString("utf8"));
-        } catch (e) {
-          log.line(`the committed lock ${committedPath} cannot be read (${isCondaopsError(e) ? e.message : String(e)}); solving`);
-        }
-      }
-      if (committed && bytes && !lockMatchesSpec(committed, target.specHash)) {
-        log.line(`the committed lock ${committedPath} does not match the spec any more; solving`);
-      } else if (committed && bytes) {
+      const alias = services.config.channelAlias ? { channelAlias: services.config.channelAlias } : {};
+      const committed = await readCommittedLock(job.tree, target, alias);
+      if (committed.kind === "unreadable") log.line(`the committed lock ${committed.path} cannot be read (${committed.finding.message}); solving`);
+      if (committed.kind === "found" && !committed.matches) log.line(`the committed lock ${committed.path} does not match the spec any more; solving`);
+      if (committed.kind === "found" && committed.matches) {
         // Installed verbatim, so it must obey the policy as a solve would (anyone can forge its hash).
-        const broken = checkLockPolicy(committed, target.effective, committedPath, services.config.channelAlias ? { channelAlias: services.config.channelAlias } : {});
-        if (broken.length > 0) {
-          throw new InputError("build.lock-policy", `the committed lock ${committedPath} breaks the policy: ${broken.map((f) => f.message).join("; ")}`, {
+        if (committed.policy.length > 0) {
+          throw new InputError("build.lock-policy", `the committed lock ${committed.path} breaks the policy: ${committed.policy.map((f) => f.message).join("; ")}`, {
             hint: `make it again with condaops lock ${target.path}, or delete it to let the build solve`,
           });
         }
-        log.line(`using the committed lock ${committedPath} verbatim (its spec hash matches)`);
+        log.line(`using the committed lock ${committed.path} verbatim (its spec hash matches)`);
         lockSource = "committed";
-        lockText = bytes.toString("utf8");
-        return committed;
+        lockText = committed.text;
+        return committed.lock;
       }
       // Minimal change against what this environment was just before this commit: the build its
       // first parent resolves to (not the current build, which may be of a newer commit).

@@ -11,7 +11,7 @@ import type { Finding } from "../../spec/finding.ts";
 import { policyFor } from "../../spec/policy.ts";
 import { POLICY_FILE, classifyPath, specPath } from "../../spec/repo-layout.ts";
 import type { BuildSettings, EffectiveSpec, EnvironmentRef } from "../../spec/types.ts";
-import { loadPolicy, validateRepository } from "../../spec/validate-repo.ts";
+import { validateRepository } from "../../spec/validate-repo.ts";
 import type { BuildReason } from "../../store/types.ts";
 
 export interface BuildTarget extends EnvironmentRef {
@@ -78,7 +78,7 @@ export async function selectEnvironments(head: FileTree, options: SelectOptions)
   }
 
   const report = await validateRepository(head, { only: candidates });
-  const policy = (await loadPolicy(head)).policy;
+  const policy = report.policy;
   const policyFindings = report.findings.filter((f) => f.file === POLICY_FILE);
 
   let parentHashes = new Map<string, string | undefined>();

@@ -6,7 +6,7 @@
 
 /** The URL without user-info and with anaconda.org-style `/t/<token>/` segments masked. */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/\s?#]*@/i, "$1").replace(/\/t\/[^/\s]+/g, "/t/***");
+  return redactText(url);
 }
 
 /** Masks every occurrence of the given secrets (and secret-looking URL parts) in `text`. */

@@ -11,6 +11,7 @@
  * hundreds of added packages.
  */
 import { Version } from "@conda-org/rattler";
+import { markdownText as md } from "../../markdown.ts";
 import { DEFAULT_CHANNEL_ALIAS, channelShortName } from "../../spec/channel.ts";
 import type { Platform } from "../../spec/types.ts";
 import { compareStrings } from "./package-record.ts";
@@ -247,16 +248,6 @@ export function formatDiffText(d: LockDiff): string {
   for (const p of d.removedPlatforms) out.push(`${p.platform}: platform removed (${plural(p.packages, "package")})`);
   if (out.length === 0) out.push("no platforms");
   return out.join("\n") + "\n";
-}
-
-/** Text for a Markdown table cell or heading: no HTML, no table breaks, no emphasis from `_`. */
-function md(s: string): string {
-  return s
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/([\\`*_[\]|~#])/g, "\\$1")
-    .replace(/[\r\n]+/g, " ");
 }
 
 function html(s: string): string {

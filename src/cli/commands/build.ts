@@ -9,6 +9,8 @@ import { UsageError } from "../../errors.ts";
 import { buildCommit } from "../../builder/build/build-commit.ts";
 import type { EnvironmentResult } from "../../builder/build/build-commit.ts";
 import { openBuildServices } from "../../builder/build/open-services.ts";
+import { publishedArtifacts } from "../../builder/build/published-artifacts.ts";
+import type { PublishedArtifact } from "../../builder/build/published-artifacts.ts";
 import { openRepositorySource } from "../../builder/build/repository-source.ts";
 import { lineProgress, teeProgress } from "../../builder/progress.ts";
 import { ttyProgress } from "../progress/tty-progress.ts";
@@ -81,14 +83,8 @@ export const buildCommand: CommandModule = {
       const all = [...report.retried, ...report.results.filter((r) => !(r.existing && retriedIds.has(r.build?.id)))];
       const bad = all.filter((r) => r.state !== "succeeded");
       // For machines: where each build's artifacts are (a CI step can download them from here).
-      const artifacts = new Map<number, { kind: string; platform: string | null; key: string; size: number; sha256: string; url: string }[]>();
-      if (out.json) {
-        for (const r of all) {
-          if (!r.build) continue;
-          const rows = await services.store.listArtifacts(r.build.id);
-          artifacts.set(r.build.id, await Promise.all(rows.map(async (a) => ({ kind: a.kind, platform: a.platform, key: a.key, size: a.size, sha256: a.sha256, url: await services.blobs.downloadUrl(a.key) }))));
-        }
-      }
+      const artifacts = new Map<number, PublishedArtifact[]>();
+      if (out.json) for (const r of all) if (r.build) artifacts.set(r.build.id, await publishedArtifacts(services, r.build.id));
       out.result({
         ok: bad.length === 0,
         repository: report.repository,

@@ -7,7 +7,7 @@ import { UsageError } from "../../errors.ts";
 import type { FileTree } from "../../git/file-tree.ts";
 import { openRepository } from "../../git/repository.ts";
 import { worktree } from "../../git/worktree.ts";
-import { committedLockFindings } from "../../builder/lock/committed-lock.ts";
+import { committedLockFindings, readCommittedLock } from "../../builder/lock/committed-lock.ts";
 import { loadConfig } from "../../config/index.ts";
 import { formatApproval } from "../../spec/approval.ts";
 import { channelShortName } from "../../spec/channel.ts";
@@ -103,7 +103,9 @@ export const validateCommand: CommandModule = {
     const only = files.length > 0 ? files.map((f) => toRepoPath(repo, f)) : undefined;
     const r = await validateRepository(head, { ...(only ? { only } : {}), ...(base ? { base } : {}) });
     const config = await loadConfig({ ...(globals.config ? { file: globals.config } : {}), warn: (m) => out.error(m) });
-    for (const s of r.specs) r.findings.push(...(await committedLockFindings(head, s, config.channelAlias ? { channelAlias: config.channelAlias } : {})));
+    for (const s of r.specs) {
+      if (s.specHash) r.findings.push(...committedLockFindings(await readCommittedLock(head, s, config.channelAlias ? { channelAlias: config.channelAlias } : {}), s));
+    }
     return report(out, r);
   },
 };
