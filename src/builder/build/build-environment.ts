@@ -12,11 +12,9 @@
  * Any failure marks the build failed with the reason in its log and `error` column, removes the
  * objects this attempt stored (other than its log) and leaves the previous build current.
  */
-import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { InputError, isCondaopsError } from "../../errors.ts";
+import { isCondaopsError } from "../../errors.ts";
 import type { CommitInfo } from "../../git/repository.ts";
 import type { FileTree } from "../../git/file-tree.ts";
 import { parseMatchSpec } from "../../spec/match-spec.ts";
@@ -26,16 +24,13 @@ import type { StoredObject } from "../../blobs/storage.ts";
 import { ALWAYS_PUBLISHED, ARTIFACT_MAKERS } from "../artifacts/index.ts";
 import { artifactKey, buildKeyPrefix } from "../artifacts/artifact-key.ts";
 import { redactText } from "../channels/redact.ts";
-import { installLock } from "../install/install.ts";
-import { readCommittedLock } from "../lock/committed-lock.ts";
-import { parseCondaLock } from "../lock/conda-lock-v1.ts";
 import { environmentHash } from "../lock/environment-hash.ts";
 import type { Lock } from "../lock/types.ts";
-import { lineProgress } from "../progress.ts";
-import { solveEnvironment } from "../solve/solve.ts";
 import { createBuildLog } from "./build-log.ts";
+import { lockForBuild } from "./build-lock.ts";
+import { prefixForBuild } from "./build-prefix.ts";
+import type { BuildPrefix } from "./build-prefix.ts";
 import type { BuildLog } from "./build-log.ts";
-import { applyPermissions } from "./permissions.ts";
 import type { BuildTarget } from "./select.ts";
 import type { BuildServices } from "./services.ts";
 import { removeLink, swapSymlink } from "./store-layout.ts";
@@ -64,17 +59,6 @@ const HEARTBEAT_MS = 30_000;
 /** Builds this process is running now: recovery never takes one of these for a dead worker's (pid reuse in containers). */
 export const RUNNING = new Set<number>();
 
-/**
- * The folder key of a prefix: its environment hash, mixed with the spec's variables when it sets
- * any (they are written into the prefix's conda-meta/state, so two specs with the same packages
- * but different variables must not share one prefix).
- */
-export function prefixKey(environmentHash: string, variables: Record<string, string>): string {
-  const keys = Object.keys(variables).sort();
-  if (keys.length === 0) return environmentHash;
-  return createHash("sha256").update(environmentHash).update(JSON.stringify(keys.map((k) => [k, variables[k]]))).digest("hex");
-}
-
 class Canceled extends Error {}
 
 function requestedNames(deps: readonly string[]): Set<string> {
@@ -98,12 +82,6 @@ async function installedLicenses(prefix: string, lock: Lock, platform: string): 
     }
   }
   return out;
-}
-
-async function readLock(services: BuildServices, buildId: number): Promise<Lock | undefined> {
-  const row = (await services.store.listArtifacts(buildId)).find((a) => a.kind === "lock");
-  if (!row) return undefined;
-  return parseCondaLock(row.key, (await services.blobs.getBuffer(row.key)).toString("utf8"));
 }
 
 export async function runBuild(services: BuildServices, job: BuildJob): Promise<BuildOutcome> {
@@ -161,96 +139,20 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
     }
 
     // 1. lock
-    let lockSource: "solved" | "committed" = "solved";
-    let lockText: string | undefined;
-    const lock = await step("solve", async () => {
-      const alias = services.config.channelAlias ? { channelAlias: services.config.channelAlias } : {};
-      const committed = await readCommittedLock(job.tree, target, alias);
-      if (committed.kind === "unreadable") log.line(`the committed lock ${committed.path} cannot be read (${committed.finding.message}); solving`);
-      if (committed.kind === "found" && !committed.matches) log.line(`the committed lock ${committed.path} does not match the spec any more; solving`);
-      if (committed.kind === "found" && committed.matches) {
-        // Installed verbatim, so it must obey the policy as a solve would (anyone can forge its hash).
-        if (committed.policy.length > 0) {
-          throw new InputError("build.lock-policy", `the committed lock ${committed.path} breaks the policy: ${committed.policy.map((f) => f.message).join("; ")}`, {
-            hint: `make it again with condaops lock ${target.path}, or delete it to let the build solve`,
-          });
-        }
-        log.line(`using the committed lock ${committed.path} verbatim (its spec hash matches)`);
-        lockSource = "committed";
-        lockText = committed.text;
-        return committed.lock;
-      }
-      // Minimal change against what this environment was just before this commit: the build its
-      // first parent resolves to (not the current build, which may be of a newer commit).
-      const parent = commit.parents[0];
-      const before = parent ? await store.resolveBuild(job.repositoryId, target.namespace, target.name, parent) : undefined;
-      const previous =
-        before?.state === "succeeded"
-          ? await readLock(services, before.id).catch((e: unknown) => {
-              log.line(`the lock of ${target.namespace}/${target.name}@${before.commit.slice(0, 12)} cannot be read (${e instanceof Error ? e.message : String(e)}); solving fresh`);
-              return undefined;
-            })
-          : undefined;
-      if (previous && before) log.line(`keeping the versions of the build at ${before.commit.slice(0, 12)} where the spec allows`);
-      const { lock: solved } = await solveEnvironment(target.effective, {
-        gateway: services.gateway,
-        virtualPackages: services.config.virtualPackages,
-        ...(services.config.channelAlias ? { channelAlias: services.config.channelAlias } : {}),
-        ...(asOf ? { asOf } : {}),
-        ...(previous ? { previous } : {}),
-        sources: [target.path],
-        metadata: { "condaops.spec-hash": target.specHash, "condaops.commit": commit.sha },
-        log: (l) => log.line(l),
-      });
-      return solved;
-    });
+    const { lock, source: lockSource, text: lockText } = await step("solve", () => lockForBuild(services, job, asOf, (l) => log.line(l)));
     const hashes = Object.fromEntries(lock.platforms.map((p) => [p, environmentHash(lock, p)]));
     for (const p of lock.platforms) log.line(`${p}: ${lock.packages.filter((x) => x.platform === p).length} packages, environment hash ${hashes[p]}`);
 
     // 2. install (or reuse)
     const platform = services.hostPlatform && lock.platforms.includes(services.hostPlatform) ? services.hostPlatform : undefined;
-    let installed: { prefix: string; platform: string; environmentHash: string } | undefined;
-    let reusedPrefix = false;
+    let built: BuildPrefix | undefined;
     if (!platform) {
       log.line(`this machine (${services.hostPlatform ?? "unknown platform"}) is not one of the targets (${lock.platforms.join(", ")}): publishing the lock without installing`);
     } else {
-      const envHash = hashes[platform] as string;
-      const prefix = layout.prefixFor(prefixKey(envHash, target.effective.variables), target.name);
-      await step("install", async () => {
-        if (existsSync(prefix)) {
-          reusedPrefix = true;
-          log.line(`reusing ${prefix}: an earlier build has the same environment hash`);
-        } else {
-          try {
-            const r = await installLock(lock, {
-              prefix,
-              platform,
-              cache: services.cache,
-              concurrency: services.config.install.concurrency,
-              linkScripts: services.config.install.linkScripts,
-              compilePython: services.config.install.compilePython,
-              variables: target.effective.variables,
-              requested: target.effective.dependencies,
-              progress: services.progress ? services.progress((l) => log.line(l)) : lineProgress((l) => log.line(l)),
-              log: (l) => log.line(l),
-            });
-            log.line(`installed ${r.packages} packages (${r.files} files, ${r.linkType}) into ${prefix}`);
-          } catch (e) {
-            // Another worker finished the same environment hash first: same packages, same prefix.
-            if (isCondaopsError(e) && e.code === "install.prefix-exists" && existsSync(prefix)) {
-              reusedPrefix = true;
-              log.line(`reusing ${prefix}: another build installed the same environment hash meanwhile`);
-            } else throw e;
-          }
-        }
-        const { permissions: mode, uid, gid } = services.config.build;
-        if (mode !== undefined || uid !== undefined || gid !== undefined) {
-          await applyPermissions(prefix, { ...(mode !== undefined ? { mode } : {}), ...(uid !== undefined ? { uid } : {}), ...(gid !== undefined ? { gid } : {}) });
-          log.line(`permissions applied (${[mode !== undefined ? `mode ${mode.toString(8)}` : "", uid !== undefined ? `uid ${uid}` : "", gid !== undefined ? `gid ${gid}` : ""].filter(Boolean).join(", ")})`);
-        }
-      });
-      installed = { prefix, platform, environmentHash: envHash };
+      built = await step("install", () => prefixForBuild(services, lock, target, platform, hashes[platform] as string, (l) => log.line(l)));
     }
+    const installed = built && { prefix: built.prefix, platform: built.platform, environmentHash: built.environmentHash };
+    const reusedPrefix = built?.reused ?? false;
 
     // 3. artifacts, stored before any row is written
     const requested = requestedNames(target.effective.dependencies);
