@@ -87,3 +87,21 @@ test("credentials come from variables and files; a missing variable names the va
   ]);
   await assert.rejects(loadConfig({ cwd, env: {} }), (e) => e instanceof InputError && /PRIVATE_TOKEN is not set/.test(e.message));
 });
+
+test("build permissions, storage and the database URL from a variable; bad values refused without echoing a secret", async (t) => {
+  const cwd = await tempDir(t);
+  await writeFile(join(cwd, "ok.yaml"), "build: {permissions: '0o750', uid: 1000, gid: 1001}\nstorage: {path: blobs}\ndatabase: {url_env: MY_DB}\n");
+  const c = await loadConfig({ cwd, env: { MY_DB: "postgres://u:s3cret@db/x" }, file: "ok.yaml" });
+  assert.deepEqual(c.build, { permissions: 0o750, uid: 1000, gid: 1001 });
+  assert.equal(c.storage.path, join(cwd, "blobs"));
+  assert.equal(c.database.url, "postgres://u:s3cret@db/x");
+  await writeFile(join(cwd, "perm.yaml"), "build: {permissions: '999'}\n");
+  await assert.rejects(loadConfig({ cwd, env: {}, file: "perm.yaml" }), (e) => e instanceof InputError && /perm\.yaml:1:22/.test(e.message));
+  await writeFile(join(cwd, "uid.yaml"), "build: {uid: -1}\n");
+  await assert.rejects(loadConfig({ cwd, env: {}, file: "uid.yaml" }), InputError);
+  await assert.rejects(loadConfig({ cwd, env: {}, file: "ok.yaml" }), (e) => e instanceof InputError && /MY_DB is not set/.test(e.message));
+  await assert.rejects(
+    loadConfig({ cwd, env: { MY_DB: "mysql://u:s3cret@db/x" }, file: "ok.yaml" }),
+    (e) => e instanceof InputError && e.code === "config.database-url" && !e.message.includes("s3cret") && !(e.hint ?? "").includes("s3cret"),
+  );
+});
