@@ -59,7 +59,7 @@ export async function buildOnPush(o: BuildOnPushOptions): Promise<{ reports: Com
       hint: "set database.url_env in the config (e.g. a secret exported as CONDAOPS_DATABASE_URL)",
     });
   }
-  for (const [what, path] of [["the state folder", o.config.state], ["the artifact storage", o.config.storage.path]] as const) {
+  for (const [what, path] of [["the state folder", o.config.state], ...(o.config.storage.kind === "local" ? [["the artifact storage", o.config.storage.path]] : [])] as const) {
     const where = ephemeral(path, o.env ?? process.env);
     if (where) {
       throw new UsageError("action.build-needs-durable-storage", `mode: build would keep ${what} (${path}) inside ${where}, which is deleted with the runner, while PostgreSQL keeps pointing at it`, {

@@ -13,7 +13,7 @@ import { formatFinding } from "../spec/finding.ts";
 import type { RawConfig } from "../schema-types/config.ts";
 import configSchema from "../../schemas/config.schema.json" with { type: "json" };
 import { applyEnvOverrides } from "./env-overrides.ts";
-import { DEFAULT_VIRTUAL_PACKAGES } from "./types.ts";
+import { DEFAULT_MIN_FREE_SPACE, DEFAULT_VIRTUAL_PACKAGES } from "./types.ts";
 import type { ChannelCredential, Config } from "./types.ts";
 
 export const DEFAULT_CONFIG_FILE = "condaops.config.yaml";
@@ -113,7 +113,9 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
       ...(c.build?.permissions !== undefined ? { permissions: Number.parseInt(c.build.permissions.replace(/^0o?/, ""), 8) } : {}),
       ...(c.build?.uid !== undefined ? { uid: c.build.uid } : {}),
       ...(c.build?.gid !== undefined ? { gid: c.build.gid } : {}),
+      minFreeSpace: DEFAULT_MIN_FREE_SPACE,
     },
+    oci: { credentials: [], insecureRegistries: [] },
     install: {
       installer: c.install?.installer ?? "condaops",
       concurrency: c.install?.concurrency ?? 8,

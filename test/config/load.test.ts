@@ -92,8 +92,8 @@ test("build permissions, storage and the database URL from a variable; bad value
   const cwd = await tempDir(t);
   await writeFile(join(cwd, "ok.yaml"), "build: {permissions: '0o750', uid: 1000, gid: 1001}\nstorage: {path: blobs}\ndatabase: {url_env: MY_DB}\n");
   const c = await loadConfig({ cwd, env: { MY_DB: "postgres://u:s3cret@db/x" }, file: "ok.yaml" });
-  assert.deepEqual(c.build, { permissions: 0o750, uid: 1000, gid: 1001 });
-  assert.equal(c.storage.path, join(cwd, "blobs"));
+  assert.deepEqual(c.build, { permissions: 0o750, uid: 1000, gid: 1001, minFreeSpace: 5 * 1024 ** 3 });
+  assert.deepEqual(c.storage, { kind: "local", path: join(cwd, "blobs") });
   assert.equal(c.database.url, "postgres://u:s3cret@db/x");
   await writeFile(join(cwd, "perm.yaml"), "build: {permissions: '999'}\n");
   await assert.rejects(loadConfig({ cwd, env: {}, file: "perm.yaml" }), (e) => e instanceof InputError && /perm\.yaml:1:22/.test(e.message));

@@ -6,6 +6,7 @@
 import type { Readable } from "node:stream";
 import type { Lock } from "../lock/types.ts";
 import type { ArtifactKind, EffectiveSpec } from "../../spec/types.ts";
+import type { OciConfig } from "../../config/types.ts";
 
 export interface ArtifactInput {
   namespace: string;
@@ -17,6 +18,14 @@ export interface ArtifactInput {
   lockText?: string;
   /** The installed prefix and its platform, when the host is one of the lock's platforms. */
   installed?: { prefix: string; platform: string; environmentHash: string };
+  /** Where the build came from (a redacted URL or a path): the image's `org.opencontainers.image.source`. */
+  repository: string;
+  /** A scratch folder of this build, removed after publishing: makers write big files here and return streams. */
+  workDir: string;
+  /** The package cache root (extracted packages with their original placeholders). */
+  cacheDir: string;
+  oci: OciConfig;
+  signal?: AbortSignal;
   log(line: string): void;
 }
 

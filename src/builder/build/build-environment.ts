@@ -188,6 +188,11 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
           lock,
           ...(lockText !== undefined ? { lockText } : {}),
           ...(installed ? { installed } : {}),
+          repository: job.repositoryIdentity,
+          workDir: join(services.layout.tmpDir, `build-${job.build.id}`),
+          cacheDir: services.config.cacheDir,
+          oci: services.config.oci,
+          ...(services.signal ? { signal: services.signal } : {}),
           log: (l) => log.line(l),
         });
         for (const f of files) {

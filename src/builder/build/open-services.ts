@@ -26,7 +26,7 @@ export async function openBuildServices(config: Config, options: OpenServicesOpt
   const store = await openStore({ ...(config.database.url ? { url: config.database.url } : {}), dir: layout.dbDir });
   return {
     store,
-    blobs: createLocalStorage(config.storage.path),
+    blobs: config.storage.kind === "local" ? createLocalStorage(config.storage.path) : createLocalStorage(config.storage.bucket),
     layout,
     gateway: createRepodataGateway({ cacheDir: config.cacheDir, credentials: config.channelCredentials, log: options.log }),
     cache: createPackageCache({ root: config.cacheDir, credentials: config.channelCredentials, log: options.log }),

@@ -17,7 +17,7 @@ export interface BuildServices {
   layout: StoreLayout;
   gateway: RepodataGateway;
   cache: PackageCache;
-  config: Pick<Config, "virtualPackages" | "channelAlias" | "install" | "build" | "channelCredentials">;
+  config: Pick<Config, "virtualPackages" | "channelAlias" | "install" | "build" | "channelCredentials" | "cacheDir" | "oci">;
   /** The conda platform of this machine; undefined where conda has none. */
   hostPlatform: string | undefined;
   /** `<hostname>:<pid>`, recorded on the builds this process runs. */

@@ -24,6 +24,8 @@ export interface StoreLayout {
   pinsDir: string;
   blobsDir: string;
   dbDir: string;
+  /** `<state>/tmp`: scratch space of running builds (artifact files before upload). */
+  tmpDir: string;
   /** `<state>/builds/<hash12>-<name>` */
   prefixFor(envHash: string, name: string): string;
   /** `<state>/envs/<ns>/<name>` */
@@ -70,6 +72,7 @@ export function storeLayout(stateDir: string): StoreLayout {
     pinsDir,
     blobsDir: join(state, "blobs"),
     dbDir: join(state, "db"),
+    tmpDir: join(state, "tmp"),
     prefixFor(envHash: string, name: string): string {
       const hash = hex("environment hash", envHash, HASH).slice(0, 12);
       return under("builds", `${hash}-${identifier("environment name", name)}`);

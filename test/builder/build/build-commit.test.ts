@@ -76,11 +76,13 @@ for (const backend of testDatabases()) {
       drop = t.drop;
       await migrate(t.db);
       store = createBuildStore(t.db);
-      const config: Pick<Config, "virtualPackages" | "channelAlias" | "install" | "build" | "channelCredentials"> = {
+      const config: BuildServices["config"] = {
         virtualPackages: DEFAULT_VIRTUAL_PACKAGES,
         install: { installer: "condaops", concurrency: 4, linkScripts: false, compilePython: false },
-        build: isRoot ? { permissions: 0o750, uid: 4321, gid: 4322 } : { permissions: 0o750 },
+        build: isRoot ? { permissions: 0o750, uid: 4321, gid: 4322, minFreeSpace: 0 } : { permissions: 0o750, minFreeSpace: 0 },
         channelCredentials: [],
+        cacheDir: join(work, "cache"),
+        oci: { credentials: [], insecureRegistries: [] },
       };
       services = {
         store,

@@ -43,7 +43,7 @@ test("two builders racing on one commit build each environment once", { skip: po
         layout: storeLayout(join(work, "state")),
         gateway: createRepodataGateway({ cacheDir: join(work, "cache"), credentials: [] }),
         cache: createPackageCache({ root: join(work, "cache"), credentials: [] }),
-        config: { virtualPackages: DEFAULT_VIRTUAL_PACKAGES, install: { installer: "condaops", concurrency: 4, linkScripts: false, compilePython: false }, build: {}, channelCredentials: [] },
+        config: { virtualPackages: DEFAULT_VIRTUAL_PACKAGES, install: { installer: "condaops", concurrency: 4, linkScripts: false, compilePython: false }, build: { minFreeSpace: 0 }, channelCredentials: [], cacheDir: join(work, "cache"), oci: { credentials: [], insecureRegistries: [] } },
         hostPlatform: "linux-64",
         worker,
         log: () => undefined,
