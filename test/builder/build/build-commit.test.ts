@@ -25,7 +25,6 @@ import { parseCondaLock, serializeCondaLock } from "../../../src/builder/lock/co
 import { createPackageCache } from "../../../src/builder/package/package-cache.ts";
 import { solveEnvironment } from "../../../src/builder/solve/solve.ts";
 import { DEFAULT_VIRTUAL_PACKAGES } from "../../../src/config/index.ts";
-import type { Config } from "../../../src/config/index.ts";
 import { validateRepository } from "../../../src/spec/validate-repo.ts";
 import { InfraError } from "../../../src/errors.ts";
 import { openRepository } from "../../../src/git/repository.ts";
