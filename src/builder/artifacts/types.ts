@@ -12,6 +12,8 @@ export interface ArtifactInput {
   namespace: string;
   name: string;
   commit: string;
+  /** The commit's date (ISO 8601): the fixed timestamp of reproducible artifacts. */
+  commitDate: string;
   effective: EffectiveSpec;
   lock: Lock;
   /** The lock's text when it came verbatim from the repository (a committed lock is published byte for byte). */

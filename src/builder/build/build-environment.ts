@@ -12,14 +12,15 @@
  * Any failure marks the build failed with the reason in its log and `error` column, removes the
  * objects this attempt stored (other than its log) and leaves the previous build current.
  */
-import { readFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
-import { isCondaopsError } from "../../errors.ts";
+import { InfraError, isCondaopsError } from "../../errors.ts";
 import type { CommitInfo } from "../../git/repository.ts";
 import type { FileTree } from "../../git/file-tree.ts";
 import { parseMatchSpec } from "../../spec/match-spec.ts";
 import type { BuildRecord } from "../../schema-types/build-record.ts";
 import type { ArtifactRow, BuildPackageRow, BuildRow } from "../../store/types.ts";
+import type { ArtifactKind } from "../../spec/types.ts";
 import type { StoredObject } from "../../blobs/storage.ts";
 import { ALWAYS_PUBLISHED, ARTIFACT_MAKERS } from "../artifacts/index.ts";
 import { artifactKey, buildKeyPrefix } from "../artifacts/artifact-key.ts";
@@ -61,6 +62,15 @@ export const RUNNING = new Set<number>();
 
 class Canceled extends Error {}
 
+/** One artifact's failure, named by its kind; the cause's code and hint stay readable. */
+class ArtifactFailed extends Error {
+  readonly hint: string | undefined;
+  constructor(readonly kind: ArtifactKind, cause: unknown) {
+    super(`${kind} artifact: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.hint = isCondaopsError(cause) ? cause.hint : undefined;
+  }
+}
+
 function requestedNames(deps: readonly string[]): Set<string> {
   const names = new Set<string>();
   for (const d of deps) {
@@ -82,6 +92,29 @@ async function installedLicenses(prefix: string, lock: Lock, platform: string): 
     }
   }
   return out;
+}
+
+/** `<state>/tmp/build-<id>`: the build's scratch space; recovery removes a dead build's. */
+export function buildWorkDir(layout: Pick<BuildServices["layout"], "tmpDir">, buildId: number): string {
+  return join(layout.tmpDir, `build-${buildId}`);
+}
+
+const GiB = 1024 ** 3;
+function formatBytes(n: number): string {
+  return n >= GiB ? `${(n / GiB).toFixed(1)} GiB` : `${(n / 1024 ** 2).toFixed(0)} MiB`;
+}
+
+/** The disk guard: a build that would fill the store's disk midway fails before it starts. */
+async function checkFreeSpace(stateDir: string, minimum: number): Promise<void> {
+  if (minimum <= 0) return;
+  await mkdir(stateDir, { recursive: true });
+  const s = await statfs(stateDir);
+  const free = s.bavail * s.bsize;
+  if (free < minimum) {
+    throw new InfraError("build.disk-space", `only ${formatBytes(free)} free in ${stateDir}, below build.min_free_space (${formatBytes(minimum)})`, {
+      hint: "free space (condaops gc removes builds retention no longer keeps) or lower build.min_free_space in the configuration",
+    });
+  }
 }
 
 export async function runBuild(services: BuildServices, job: BuildJob): Promise<BuildOutcome> {
@@ -116,6 +149,7 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
   const stored: StoredObject[] = [];
   let published = false;
   const rows: ArtifactRow[] = [];
+  const workRoot = buildWorkDir(services.layout, job.build.id);
   const checkCanceled = () => {
     if (services.signal?.aborted) throw new Canceled("canceled");
   };
@@ -133,6 +167,7 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
     log.line(`build ${job.build.id} attempt ${job.build.attempt} (${job.build.reason}) of ${label} on ${services.worker}`);
     log.line(`commit ${commit.sha} by ${commit.authorName} at ${commit.date}: ${commit.message.split("\n")[0] ?? ""}`);
     log.line(`spec hash ${target.specHash}`);
+    await checkFreeSpace(services.layout.stateDir, services.config.build.minFreeSpace);
     const asOf = target.settings.asOf === "commit" ? new Date(commit.date) : undefined;
     if (target.effective.pip.requirements.length > 0) {
       log.line(`warning: pip dependencies are not installed by this version of condaops yet: ${target.effective.pip.requirements.join(", ")}`);
@@ -172,24 +207,27 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
       const kinds = new Set([...ALWAYS_PUBLISHED, ...target.settings.artifacts]);
       const pending = [...kinds].filter((k) => k !== "log" && ARTIFACT_MAKERS[k] === undefined);
       if (pending.length > 0) log.line(`not made by this version of condaops yet: ${pending.join(", ")}`);
-      for (const kind of kinds) {
+      await mkdir(workRoot, { recursive: true });
+      const makeOne = async (kind: ArtifactKind): Promise<void> => {
         const maker = ARTIFACT_MAKERS[kind];
-        if (!maker) continue;
+        if (!maker) return;
         if (maker.needsPrefix && !installed) {
           log.line(`${kind}: skipped (nothing installed on this platform)`);
-          continue;
+          return;
         }
         checkCanceled();
+        const t = Date.now();
         const files = await maker.make({
           namespace: target.namespace,
           name: target.name,
           commit: commit.sha,
+          commitDate: commit.date,
           effective: target.effective,
           lock,
           ...(lockText !== undefined ? { lockText } : {}),
           ...(installed ? { installed } : {}),
           repository: job.repositoryIdentity,
-          workDir: join(services.layout.tmpDir, `build-${job.build.id}`),
+          workDir: await mkdtemp(join(workRoot, `${kind}-`)),
           cacheDir: services.config.cacheDir,
           oci: services.config.oci,
           ...(services.signal ? { signal: services.signal } : {}),
@@ -202,7 +240,21 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
           rows.push({ buildId: job.build.id, kind: f.kind, key, size: obj.size, sha256: obj.sha256, platform: f.platform });
           log.line(`${f.kind}: ${key} (${obj.size} bytes, sha256 ${obj.sha256.slice(0, 12)})`);
         }
-      }
+        timings[`artifact.${kind}`] = Date.now() - t;
+      };
+      // In parallel (a pack and an image are each seconds of compression); every maker settles
+      // before the first failure is reported, so cleanup never races a store still in flight.
+      const results = await Promise.allSettled([...kinds].map(async (kind) => {
+        try {
+          await makeOne(kind);
+        } catch (e) {
+          if (e instanceof Canceled) throw e;
+          throw new ArtifactFailed(kind, e);
+        }
+      }));
+      const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => r.reason as unknown);
+      for (const f of failures) if (f instanceof ArtifactFailed && failures.length > 1) log.line(`FAILED: ${f.message}`);
+      if (failures.length > 0) throw failures.find((f) => f instanceof Canceled) ?? failures[0];
     });
 
     const finishedAt = new Date();
@@ -264,13 +316,15 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
     }
     if (!current) services.log(`${label}: not made current: the current build is of a newer commit`);
     build = (await store.getBuild(build.id)) ?? build;
+    await rm(workRoot, { recursive: true, force: true });
     return { build, packages: lock.packages.length, reusedPrefix };
   } catch (e) {
     clearInterval(heartbeat);
     RUNNING.delete(job.build.id);
     const canceled = e instanceof Canceled;
     const message = canceled ? "canceled" : redactText(e instanceof Error ? e.message : String(e), secrets);
-    const hint = isCondaopsError(e) && e.hint ? ` (${redactText(e.hint, secrets)})` : "";
+    const hintText = isCondaopsError(e) || e instanceof ArtifactFailed ? e.hint : undefined;
+    const hint = hintText ? ` (${redactText(hintText, secrets)})` : "";
     if (published) {
       // The rows are written: the objects stay. Only the state could not be recorded; the next
       // start finds the build `building` with no live worker and fails it.
@@ -278,9 +332,11 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
       throw e;
     }
     log.line(canceled ? "canceled before finishing" : `FAILED: ${message}${hint}`);
-    if (!canceled && !isCondaopsError(e) && e instanceof Error && e.stack) log.line(redactText(e.stack, secrets));
+    const unexpected = e instanceof ArtifactFailed ? e.cause : e;
+    if (!canceled && !isCondaopsError(unexpected) && unexpected instanceof Error && unexpected.stack) log.line(redactText(unexpected.stack, secrets));
     // Nothing half-published: objects stored by this attempt go, its log stays.
     for (const obj of stored) await blobs.delete(obj.key).catch(() => undefined);
+    await rm(workRoot, { recursive: true, force: true }).catch(() => undefined);
     let logRow: ArtifactRow | undefined;
     try {
       const logObj = await log.close();

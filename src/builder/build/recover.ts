@@ -5,13 +5,13 @@
  * are swapped, so a crash in between leaves the links one build behind, never ahead).
  */
 import { createHash } from "node:crypto";
-import { readdir } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { removeStalePartials } from "../install/install.ts";
 import type { BuildRow } from "../../store/types.ts";
 import type { BuildServices } from "./services.ts";
 import { artifactKey, buildKeyPrefix } from "../artifacts/artifact-key.ts";
-import { RUNNING } from "./build-environment.ts";
+import { buildWorkDir, RUNNING } from "./build-environment.ts";
 import { readLink, removeLink, swapSymlink } from "./store-layout.ts";
 import { workerGone } from "./worker-id.ts";
 
@@ -34,6 +34,7 @@ export async function recoverInterruptedBuilds(services: BuildServices, reposito
     // Cleaned up first, then marked failed: a recovery that dies halfway is simply done again.
     await removeUnrecorded(services, b);
     await salvageLog(services, b);
+    await rm(buildWorkDir(services.layout, b.id), { recursive: true, force: true });
     let row: BuildRow;
     try {
       row = await services.store.finishBuild(b.id, { state: "failed", error: `the worker ${b.worker ?? "(unknown)"} stopped while building (killed or crashed)` });
