@@ -187,15 +187,24 @@ export interface Build {
    * commit (default): solve with only the packages published before the commit's date, so a commit rebuilds the same way later. none: the newest packages.
    */
   as_of?: "commit" | "none";
+  /**
+   * What `condaops gc` (and every build, for the environments it built) removes. The current build and pinned builds are never removed; build.json always stays.
+   */
   retention?: {
     /**
-     * Successful builds kept per environment (older ones lose their prefix and artifacts except keep_on_delete). Default: keep every build.
+     * Succeeded builds kept per environment, newest commits first (older ones lose their prefix and every artifact not in keep_on_delete). Default: keep every build.
      */
     keep_last?: number;
     /**
-     * Artifacts kept forever, even when retention removes a build or its environment is deleted. Default: lock, explicit, yaml.
+     * Artifacts kept forever, even when retention removes a build or its environment is deleted (build.json always). Default: lock, explicit, yaml, log, sbom.
      */
     keep_on_delete?: ArtifactKind[];
+    /**
+     * Commits whose builds retention never removes (a release people rely on), whatever keep_last says.
+     *
+     * @maxItems 1000
+     */
+    pinned?: string[];
   };
 }
 export interface Channels {

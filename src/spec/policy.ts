@@ -27,7 +27,7 @@ export const DEFAULT_POLICY: Policy = {
     platforms: ["linux-64"],
     packages: { default: [], required: [], included: [], pinned: {}, blocked: [] },
     pip: { default: [], required: [], included: [], blocked: [] },
-    build: { artifacts: ALL_ARTIFACTS, asOf: "commit", retention: { keepOnDelete: ["lock", "explicit", "yaml"] } },
+    build: { artifacts: ALL_ARTIFACTS, asOf: "commit", retention: { keepOnDelete: ["lock", "explicit", "yaml", "log", "sbom"], pinned: [] } },
   },
   namespaces: {},
 };
@@ -145,6 +145,7 @@ function readLevel(source: YamlSource, raw: RawLevel, at: YamlPath, findings: Fi
       build.retention = {
         ...(b.retention.keep_last !== undefined ? { keepLast: b.retention.keep_last } : {}),
         keepOnDelete: b.retention.keep_on_delete ?? DEFAULT_POLICY.global.build.retention.keepOnDelete,
+        pinned: (b.retention.pinned ?? []).map((c) => c.toLowerCase()),
       };
     }
     out.build = build;

@@ -121,7 +121,12 @@ export type ArtifactKind = "lock" | "explicit" | "yaml" | "pack" | "oci" | "sbom
 export interface BuildSettings {
   artifacts: ArtifactKind[];
   asOf: "commit" | "none";
-  retention: { keepLast?: number; keepOnDelete: ArtifactKind[] };
+  /**
+   * keepLast: succeeded builds kept per environment (all when unset); keepOnDelete: artifact kinds
+   * kept when retention removes a build (build.json always); pinned: commits (>= 7 hex) whose
+   * builds retention never removes.
+   */
+  retention: { keepLast?: number; keepOnDelete: ArtifactKind[]; pinned: string[] };
 }
 
 /** Everything a spec is judged by, for one namespace: global policy with the namespace's overrides. */

@@ -47,7 +47,7 @@ approval:
 build:
   artifacts: [yaml, sbom]
   as_of: none
-  retention: {keep_last: 5}
+  retention: {keep_last: 5, pinned: [ABCDEF1234]}
 `);
   assert.equal(p.channelAlias, "https://mirror.example.org/conda");
   assert.deepEqual(p.global.packages.pinned, { python: "3.11.*", numpy: ">=1.26,<2" }, "pins are normalised version specs (a bare version is its series, as python=3.11), names lower case");
@@ -56,7 +56,7 @@ build:
   assert.deepEqual(p.approval, [{ when: "new-package", require: "owners", count: 1 }, { when: "new-channel", require: "admins", count: 2 }]);
   assert.deepEqual(p.global.build.artifacts, ["lock", "yaml", "sbom", "log"], "lock and log are always published");
   assert.equal(p.global.build.asOf, "none");
-  assert.deepEqual(p.global.build.retention, { keepLast: 5, keepOnDelete: ["lock", "explicit", "yaml"] });
+  assert.deepEqual(p.global.build.retention, { keepLast: 5, keepOnDelete: ["lock", "explicit", "yaml", "log", "sbom"], pinned: ["abcdef1234"] }, "pinned commits are compared lower case");
   assert.deepEqual(ownersOf(p, "ds"), ["alice", "@acme/ds"]);
   assert.deepEqual(ownersOf(p, "geo"), ["@acme/platform"], "a namespace without owners falls back to the admins");
 });
