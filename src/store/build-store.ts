@@ -57,6 +57,8 @@ interface BuildRecord {
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
   heartbeat_at: Timestamp | null;
+  pruned_at: Timestamp | null;
+  committed_at?: Timestamp | null;
 }
 
 interface EnvironmentRecord {
@@ -82,7 +84,7 @@ interface ArtifactRecord {
 
 const BUILD_COLUMNS = `b.id, b.environment_id, n.name AS namespace, e.name AS name, b.commit_sha, b.attempt, b.reason, b.state,
   b.spec_hash, b.environment_hash, b.platform, b.prefix, b.worker, b.error, b.timings,
-  b.queued_at, b.started_at, b.finished_at, b.heartbeat_at`;
+  b.queued_at, b.started_at, b.finished_at, b.heartbeat_at, b.pruned_at`;
 const BUILD_FROM = `builds b JOIN environments e ON e.id = b.environment_id JOIN namespaces n ON n.id = e.namespace_id`;
 
 const ENVIRONMENT_SELECT = `SELECT e.id, n.repository_id, n.name AS namespace, e.name, e.current_build_id, e.removed_at_commit
@@ -332,6 +334,38 @@ export function createBuildStore(db: Database): BuildStore {
       return rows.map(toArtifact);
     },
 
+    async findRepository(url) {
+      const rows = await db.query<{ id: number | string }>("SELECT id FROM repositories WHERE url = $1", [url]);
+      return rows[0] ? Number(rows[0].id) : undefined;
+    },
+
+    async listBuilds(environmentId) {
+      const rows = await db.query<BuildRecord>(
+        `SELECT ${BUILD_COLUMNS}, c.committed_at FROM ${BUILD_FROM}
+         LEFT JOIN commits c ON c.repository_id = (SELECT repository_id FROM namespaces WHERE id = e.namespace_id) AND c.sha = b.commit_sha
+         WHERE b.environment_id = $1 ORDER BY c.committed_at DESC NULLS LAST, b.id DESC`,
+        [environmentId],
+      );
+      return rows.map((r) => ({ ...toBuild(r), committedAt: isoOrNull(r.committed_at ?? null) }));
+    },
+
+    async pruneBuild(buildId, keep) {
+      return db.transaction(async (tx) => {
+        const kept = [...new Set<string>([...keep, "build.json"])];
+        const removed = await tx.query<ArtifactRecord>(
+          "DELETE FROM artifacts WHERE build_id = $1 AND NOT (kind = ANY($2::text[])) RETURNING build_id, kind, key, size, sha256, platform",
+          [buildId, kept],
+        );
+        await tx.query("UPDATE builds SET pruned_at = coalesce(pruned_at, now()) WHERE id = $1", [buildId]);
+        return removed.map(toArtifact).sort((a, b) => a.key.localeCompare(b.key));
+      });
+    },
+
+    async prefixUsers(prefix) {
+      const rows = await db.query<{ id: number | string }>("SELECT id FROM builds WHERE prefix = $1 AND pruned_at IS NULL AND state IN ('succeeded', 'building') ORDER BY id", [prefix]);
+      return rows.map((r) => Number(r.id));
+    },
+
     async setCurrentIfNewer(environmentId, buildId) {
       return db.transaction(async (tx) => {
         // The environment row is locked, so two workers finishing at once decide one after the other.
@@ -482,6 +516,7 @@ function toBuild(r: BuildRecord): BuildRow {
     startedAt: isoOrNull(r.started_at),
     finishedAt: isoOrNull(r.finished_at),
     heartbeatAt: isoOrNull(r.heartbeat_at),
+    prunedAt: isoOrNull(r.pruned_at),
   };
 }
 

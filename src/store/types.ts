@@ -50,6 +50,13 @@ export interface BuildRow {
   startedAt: string | null;
   finishedAt: string | null;
   heartbeatAt: string | null;
+  /** Set when retention removed the build's prefix and its artifacts other than `keep_on_delete`. */
+  prunedAt: string | null;
+}
+
+/** A build with its commit's date (the order retention keeps builds in). */
+export interface BuildWithCommit extends BuildRow {
+  committedAt: string | null;
 }
 
 export interface BuildPackageRow {
@@ -125,6 +132,19 @@ export interface BuildStore {
   /** Call only after the object is stored: a row never points at a missing object. */
   addArtifact(artifact: ArtifactRow): Promise<void>;
   listArtifacts(buildId: number): Promise<ArtifactRow[]>;
+
+  /** The repository recorded under this URL or path, if any (read-only commands never create one). */
+  findRepository(url: string): Promise<number | undefined>;
+  /** Every build of an environment, newest commit first (then newest attempt). */
+  listBuilds(environmentId: number): Promise<BuildWithCommit[]>;
+  /**
+   * Retention: deletes the artifact rows of a build except the `keep` kinds (and build.json) and
+   * marks it pruned, in one transaction; returns the removed rows, whose objects the caller
+   * deletes next (rows first: a row never points at a deleted object).
+   */
+  pruneBuild(buildId: number, keep: readonly string[]): Promise<ArtifactRow[]>;
+  /** Builds not pruned (succeeded or building) that use this prefix. */
+  prefixUsers(prefix: string): Promise<number[]>;
 
   /**
    * Makes a succeeded build current unless the current build is of a newer commit (one whose

@@ -376,5 +376,36 @@ for (const backend of testDatabases()) {
       assert.deepEqual(mine(await store.buildsInState("canceled")), [q3.id]);
       assert.deepEqual(mine(await store.buildsInState("failed")), []);
     });
+
+    test("retention: builds listed newest commit first; pruning deletes the other kinds' rows at once and frees the prefix", async () => {
+      const url = "/srv/environments-retention";
+      assert.equal(await store.findRepository(url), undefined, "read-only lookup creates nothing");
+      const repo = await store.ensureRepository(url);
+      assert.equal(await store.findRepository(url), repo);
+      await store.recordCommits(repo, [
+        commit(sha("r1"), [], { date: "2024-01-01T00:00:00.000Z" }),
+        commit(sha("r2"), [sha("r1")], { date: "2024-02-01T00:00:00.000Z" }),
+      ]);
+      const env = await store.ensureEnvironment(repo, "ns", "kept");
+      const other = await store.ensureEnvironment(repo, "other", "kept");
+      // Built out of order: the newer commit first.
+      const newer = await built(store, env.id, sha("r2"), { prefix: "/state/builds/aaa-kept" });
+      const older = await built(store, env.id, sha("r1"), { prefix: "/state/builds/bbb-kept" });
+      const sharing = await built(store, other.id, sha("r1"), { prefix: "/state/builds/bbb-kept" });
+      assert.deepEqual((await store.listBuilds(env.id)).map((b) => [b.commit, b.committedAt]), [[sha("r2"), "2024-02-01T00:00:00.000Z"], [sha("r1"), "2024-01-01T00:00:00.000Z"]]);
+      for (const [kind, key] of [["lock", "a/lock"], ["yaml", "a/yaml"], ["build.json", "a/build.json"], ["oci", "a/oci"]] as const) {
+        await store.addArtifact({ buildId: older.id, kind, key, size: 10, sha256: hash(key), platform: null });
+      }
+      assert.deepEqual(await store.prefixUsers("/state/builds/bbb-kept"), [older.id, sharing.id].sort((a, b) => a - b));
+      const removed = await store.pruneBuild(older.id, ["lock"]);
+      assert.deepEqual(removed.map((a) => a.key), ["a/oci", "a/yaml"], "build.json is always kept");
+      assert.deepEqual((await store.listArtifacts(older.id)).map((a) => a.key), ["a/build.json", "a/lock"]);
+      assert.ok((await store.getBuild(older.id))?.prunedAt, "marked pruned");
+      assert.equal((await store.getBuild(newer.id))?.prunedAt, null);
+      assert.deepEqual(await store.prefixUsers("/state/builds/bbb-kept"), [sharing.id], "a pruned build no longer holds its prefix");
+      const firstPrunedAt = (await store.getBuild(older.id))?.prunedAt;
+      assert.deepEqual(await store.pruneBuild(older.id, ["lock"]), [], "pruning again removes nothing");
+      assert.equal((await store.getBuild(older.id))?.prunedAt, firstPrunedAt, "and keeps the first date");
+    });
   });
 }

@@ -4,10 +4,7 @@
  * resolves without git later), recovers builds a dead worker left behind, queues the builds,
  * runs them one after another (a failed one does not stop the others) and reports each.
  */
-import { mkdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { UsageError } from "../../errors.ts";
-import { writeFileAtomic } from "../../fs/write-atomic.ts";
 import type { Finding } from "../../spec/finding.ts";
 import type { EnvironmentRef } from "../../spec/types.ts";
 import { BuildConflictError } from "../../store/build-store.ts";
@@ -20,6 +17,9 @@ import { selectEnvironments } from "./select.ts";
 import type { BuildTarget } from "./select.ts";
 import type { BuildServices } from "./services.ts";
 import { removeLink } from "./store-layout.ts";
+import { claimStateFolder } from "./state-owner.ts";
+import { collectGarbage } from "../retention/collect-garbage.ts";
+import { formatBytes } from "../../byte-size.ts";
 
 export interface BuildCommitOptions {
   ref?: string;
@@ -174,25 +174,25 @@ export async function commitsToBuild(services: BuildServices, source: Repository
   return history.slice(0, firstKnown).map((c) => c.sha).reverse();
 }
 
+
 /**
- * One state folder serves one environments repository: `envs/<ns>/<name>`, `pins/` and artifact
- * keys are not scoped by repository, so a second repository (or the same one named another way,
- * by path and by URL) would point the same links at different builds.
+ * Retention for the environments this run built, with the policy of the commit built (so a
+ * policy change to keep_last applies from its own merge). A failure here is a warning: the
+ * builds succeeded, and `condaops gc` can finish the job.
  */
-async function claimStateFolder(stateDir: string, identity: string): Promise<void> {
-  const marker = join(stateDir, "repository");
-  let owner: string | undefined;
+async function retainAfterBuild(services: BuildServices, repositoryId: number, targets: readonly BuildTarget[], results: readonly EnvironmentResult[]): Promise<void> {
+  const settings = new Map(targets.map((t) => [`${t.namespace}/${t.name}`, t.settings.retention]));
+  const built = results.filter((r) => r.state === "succeeded" && !r.existing && settings.get(`${r.namespace}/${r.name}`)?.keepLast !== undefined);
+  if (built.length === 0) return;
   try {
-    owner = (await readFile(marker, "utf8")).trim();
-  } catch {
-    await mkdir(stateDir, { recursive: true });
-    await writeFileAtomic(marker, `${identity}\n`);
-    return;
-  }
-  if (owner !== identity) {
-    throw new UsageError("build.state-owner", `the state folder ${stateDir} holds the builds of ${owner}, not ${identity}`, {
-      hint: "use another --state for this repository (or name the repository the way it was named before: path or URL)",
+    const report = await collectGarbage(services, repositoryId, {
+      dryRun: false,
+      environments: built,
+      settingsFor: (ns, name) => settings.get(`${ns}/${name}`) ?? { keepOnDelete: [], pinned: [] },
     });
+    if (report.removed.length > 0) services.log(`retention: removed ${report.removed.length} old builds, ${formatBytes(report.freedBytes)} freed`);
+  } catch (e) {
+    services.log(`warning: retention after the build failed: ${e instanceof Error ? e.message : String(e)} (run condaops gc)`);
   }
 }
 
@@ -256,6 +256,7 @@ export async function buildCommit(services: BuildServices, source: RepositorySou
 
   const queued = await queue(services, repo, repositoryId, sha, selection.targets, options.force ?? false, results);
   await runQueued(services, source, repositoryId, commit, queued, results);
+  await retainAfterBuild(services, repositoryId, selection.targets, results);
   results.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
   return { commit, repository: source.identity, results, removed: selection.removed, retried };
 }

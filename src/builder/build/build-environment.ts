@@ -15,6 +15,7 @@
 import { mkdir, mkdtemp, readFile, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { InfraError, isCondaopsError } from "../../errors.ts";
+import { formatBytes } from "../../byte-size.ts";
 import type { CommitInfo } from "../../git/repository.ts";
 import type { FileTree } from "../../git/file-tree.ts";
 import { parseMatchSpec } from "../../spec/match-spec.ts";
@@ -97,11 +98,6 @@ async function installedLicenses(prefix: string, lock: Lock, platform: string): 
 /** `<state>/tmp/build-<id>`: the build's scratch space; recovery removes a dead build's. */
 export function buildWorkDir(layout: Pick<BuildServices["layout"], "tmpDir">, buildId: number): string {
   return join(layout.tmpDir, `build-${buildId}`);
-}
-
-const GiB = 1024 ** 3;
-function formatBytes(n: number): string {
-  return n >= GiB ? `${(n / GiB).toFixed(1)} GiB` : `${(n / 1024 ** 2).toFixed(0)} MiB`;
 }
 
 /** The disk guard: a build that would fill the store's disk midway fails before it starts. */

@@ -4,6 +4,7 @@
  * Never edit one that was released: add the next.
  */
 import initial from "./0001-initial.ts";
+import retention from "./0002-retention.ts";
 
 export interface Migration {
   /** `NNNN-name`; recorded in `schema_migrations`. */
@@ -12,4 +13,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [initial];
+export const migrations: readonly Migration[] = [initial, retention];
