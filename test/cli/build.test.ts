@@ -87,6 +87,27 @@ test("exit 1 when a build fails, and the others still complete; usage errors exi
   }
 });
 
+test("the disk guard: below build.min_free_space a build fails before it starts, with the reason, leaving nothing but its log", async () => {
+  const repo = await createTestRepo({ "policy.yaml": "channels: {default: [conda-forge]}\n", "ok/good.yaml": "dependencies: [hello-prefix]\n" });
+  repo.commit("one environment");
+  try {
+    const full = join(work, "full-disk.yaml");
+    await writeFile(full, `channel_alias: ${server.url}\ncache_dir: ${join(work, "cache")}\nbuild: {min_free_space: 1000TiB}\n`);
+    const state = join(work, "state-full");
+    const r = await runCli("build", "--repo", repo.dir, "--state", state, "--config", full, "--json");
+    assert.equal(r.code, 1, r.stderr);
+    const doc = json<BuildJson & { builds: { error?: string; artifacts: { kind: string; url: string }[] }[] }>(r);
+    const b = doc.builds[0];
+    assert.equal(b?.state, "failed");
+    assert.match(b?.error ?? "", /free in .*below build\.min_free_space \(1000 TiB\).*condaops gc/);
+    assert.deepEqual(b?.artifacts.map((a) => a.kind), ["log"], "nothing published but the log");
+    assert.match(await readFile(new URL(b?.artifacts[0]?.url ?? ""), "utf8"), /FAILED: only .* free/);
+    assert.deepEqual(existsSync(join(state, "builds")) ? await readdir(join(state, "builds")) : [], [], "no prefix was started");
+  } finally {
+    await repo.cleanup();
+  }
+});
+
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
   const until = Date.now() + ms;
   while (!(await check())) {
