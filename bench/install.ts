@@ -13,56 +13,17 @@ import { promisify } from "node:util";
 import pLimit from "p-limit";
 import { installLock } from "../src/builder/install/install.ts";
 import { createPackageCache } from "../src/builder/package/package-cache.ts";
-import type { Lock, LockedPackage } from "../src/builder/lock/types.ts";
-import { buildPackage } from "../test/fixtures/conda-package.ts";
-import type { BuiltPackage } from "../test/fixtures/conda-package.ts";
-import { serveChannels } from "../test/fixtures/channel.ts";
+import { syntheticEnvironment } from "./synthetic-environment.ts";
 import { peakRssMb, timed } from "./timing.ts";
 
 const exec = promisify(execFile);
-const PACKAGES = Number(process.env.BENCH_PACKAGES ?? 200);
-const FILES_PER_PACKAGE = Number(process.env.BENCH_FILES ?? 110);
 const CONCURRENCY = 8;
-
-function fileContent(seed: number, size: number): string {
-  let s = "";
-  let x = seed;
-  while (s.length < size) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    s += `line ${x.toString(36)} of a module that does something useful ${x % 997}\n`;
-  }
-  return s;
-}
-
 
 export async function run(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "condaops-bench-install-"));
   try {
-    const channel = join(dir, "channel", "linux-64");
-    await mkdir(channel, { recursive: true });
-    const built: BuiltPackage[] = [];
-    const build = await timed(async () => {
-      const limit = pLimit(4);
-      await Promise.all(
-        Array.from({ length: PACKAGES }, (_, i) =>
-          limit(async () => {
-            const files = Array.from({ length: FILES_PER_PACKAGE }, (_, j) => ({ path: `lib/pkg${i}/mod${j}.py`, content: fileContent(i * 1000 + j, 1500 + ((i * 7 + j * 13) % 5000)) }));
-            built[i] = await buildPackage({ name: `pkg${i}`, version: "1.0", subdir: "linux-64", timestamp: Date.UTC(2024, 0, 1), files }, channel, i % 2 === 0 ? "conda" : "tar.bz2");
-          }),
-        ),
-      );
-    });
-    const totalFiles = PACKAGES * FILES_PER_PACKAGE;
-    console.log(`environment: ${PACKAGES} packages, ${totalFiles} files (archives built in ${build.ms} ms)`);
-
-    const server = await serveChannels(join(dir, "channel"));
+    const { built, server, lock } = await syntheticEnvironment(dir);
     try {
-      const packages: LockedPackage[] = built.map((b) => ({
-        name: b.record.name, version: b.record.version, build: b.record.build, buildNumber: b.record.build_number, platform: "linux-64", subdir: "linux-64",
-        channel: server.url, url: `${server.url}/linux-64/${b.filename}`, filename: b.filename, sha256: b.sha256, md5: b.md5, size: b.size,
-        depends: [], constrains: [], manager: "conda", category: "main", optional: false,
-      }));
-      const lock: Lock = { platforms: ["linux-64"], channels: [server.url], contentHash: {}, sources: [], packages, metadata: {} };
       const install = (prefix: string, cacheRoot: string) => installLock(lock, { prefix, platform: "linux-64", cache: createPackageCache({ root: cacheRoot }), concurrency: CONCURRENCY, linkScripts: false });
       const cliLimit = pLimit(CONCURRENCY);
       const extractCli = (cli: string) =>
