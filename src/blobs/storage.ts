@@ -1,7 +1,8 @@
 /**
  * Object storage for artifacts: keys are `/`-separated, deterministic
- * (`builds/<ns>/<name>/<commit>/<kind>/<file>`). Implementations: a local folder (default) and,
- * with the artifacts issue, S3-compatible storage.
+ * (`builds/<ns>/<name>/<commit>/<kind>/<file>`) and checked by `object-key.ts` for every backend.
+ * Implementations: a local folder (`local-folder.ts`, the default) and an S3-compatible bucket
+ * (`s3.ts`, `storage.kind: s3`); both pass the same contract (test/blobs/storage-contract.ts).
  */
 import type { Readable } from "node:stream";
 
@@ -25,7 +26,7 @@ export interface ObjectWriter {
 }
 
 export interface BlobStorage {
-  /** Human-readable location for messages (`/srv/condaops/blobs`, `s3://bucket`). */
+  /** Human-readable location for messages (`/srv/condaops/blobs`, `s3://bucket/prefix (https://host)`); never a secret. */
   readonly location: string;
   /** Stores a whole object atomically (readers see the old object or the new, never a part). */
   put(key: string, body: Buffer | string | Readable): Promise<StoredObject>;
@@ -39,9 +40,14 @@ export interface BlobStorage {
   /**
    * Publishes under `key` what a writer that never finished left behind (the log of a build whose
    * worker was killed), when the key holds no object yet; undefined when there is nothing. Call
-   * only when that writer's process is known to be gone.
+   * only when that writer's process is known to be gone. For S3 the leftover is a spool file on
+   * the dead writer's machine: only a process with the same spool folder can salvage it.
    */
   salvage(key: string): Promise<StoredObject | undefined>;
-  /** A URL a user can download the object from (`file://` locally; presigned for S3). */
+  /**
+   * A URL a user can download the object from: `file://` locally; for S3 a presigned GET (for
+   * `public_endpoint` when set) valid `expiresInSeconds` (default and most: 7 days), or the plain
+   * URL when no keys are configured (a public bucket).
+   */
   downloadUrl(key: string, expiresInSeconds?: number): Promise<string>;
 }

@@ -1,7 +1,9 @@
 /**
  * `CONDAOPS_<KEY>` environment variables. The variable name is the key path joined by `_` in upper
  * case (`database.url` -> `CONDAOPS_DATABASE_URL`). Because keys themselves contain `_`, names are
- * matched against the leaf paths the schema declares rather than split on `_`.
+ * matched against the leaf paths the schema declares rather than split on `_`. A value is read as
+ * the leaf's type: a number, a boolean, a string, or JSON for lists and mappings; a leaf of several
+ * types (`build.min_free_space`: a number or a string like `5GiB`) takes the first that fits.
  */
 import { InputError } from "../errors.ts";
 
@@ -13,7 +15,10 @@ interface SchemaNode {
 
 export interface Leaf {
   path: string[];
+  /** The first type the schema declares (`json` for lists and mappings). */
   type: string;
+  /** Every type the schema declares, in its order. */
+  types: string[];
 }
 
 export function schemaLeaves(schema: SchemaNode, prefix: string[] = []): Leaf[] {
@@ -21,7 +26,10 @@ export function schemaLeaves(schema: SchemaNode, prefix: string[] = []): Leaf[] 
   for (const [key, node] of Object.entries(schema.properties ?? {})) {
     const path = [...prefix, key];
     if (node.properties) out.push(...schemaLeaves(node, path));
-    else out.push({ path, type: Array.isArray(node.type) ? (node.type[0] ?? "string") : (node.type ?? (node.enum ? "string" : "json")) });
+    else {
+      const types = Array.isArray(node.type) ? node.type : [node.type ?? (node.enum ? "string" : "json")];
+      out.push({ path, type: types[0] ?? "string", types });
+    }
   }
   return out;
 }
@@ -35,6 +43,20 @@ export function parseBoolean(raw: string): boolean | undefined {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
   return undefined;
+}
+
+/** The value of a variable for a leaf of several types: the first non-string type `raw` reads as, else the string. */
+function coerceAny(name: string, raw: string, types: readonly string[]): unknown {
+  let failure: unknown;
+  for (const type of types.filter((t) => t !== "string")) {
+    try {
+      return coerce(name, raw, type);
+    } catch (e) {
+      failure ??= e;
+    }
+  }
+  if (types.includes("string")) return raw;
+  throw failure;
 }
 
 function coerce(name: string, raw: string, type: string): unknown {
@@ -77,7 +99,7 @@ export function applyEnvOverrides(raw: Record<string, unknown>, schema: SchemaNo
       if (typeof next !== "object" || next === null || Array.isArray(next)) node[seg] = {};
       node = node[seg] as Record<string, unknown>;
     }
-    node[leaf.path.at(-1) as string] = coerce(name, raw, leaf.type);
+    node[leaf.path.at(-1) as string] = leaf.types.length > 1 ? coerceAny(name, raw, leaf.types) : coerce(name, raw, leaf.type);
   }
   const ignored = new Set(["CONDAOPS_CONFIG", "CONDAOPS_TESTING", "CONDAOPS_ZSTD"]);
   const unknown = Object.keys(env).filter((k) => k.startsWith("CONDAOPS_") && !known.has(k) && !ignored.has(k));

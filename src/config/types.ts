@@ -83,3 +83,9 @@ export interface OciConfig {
 export const DEFAULT_MIN_FREE_SPACE = 5 * 1024 ** 3;
 
 export const DEFAULT_VIRTUAL_PACKAGES: VirtualPackageVersions = { glibc: "2.28", linux: "5.10", osx: "11.0", win: "0" };
+
+/** S3 storage defaults: MinIO and most self-hosted servers accept us-east-1; 64 MiB parts. */
+export const DEFAULT_S3_REGION = "us-east-1";
+export const DEFAULT_S3_PART_SIZE = 64 * 1024 * 1024;
+/** S3's smallest part (every part of a multipart upload but the last). */
+export const MIN_S3_PART_SIZE = 5 * 1024 * 1024;

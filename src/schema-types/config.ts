@@ -127,17 +127,77 @@ export interface RawConfig {
     compile_python?: boolean;
   };
   /**
-   * Where artifacts are published.
+   * Where artifacts (locks, build logs, images, SBOMs) are published. kind: local keeps them in a folder on this machine; kind: s3 puts them in a bucket of any S3-compatible server (AWS S3, MinIO, Ceph, Garage, R2...), where every worker and user can reach them. Example: storage: {kind: s3, endpoint: https://minio.internal:9000, bucket: condaops, access_key_id_env: S3_KEY, secret_access_key_env: S3_SECRET}.
    */
   storage?: {
     /**
-     * local: a folder (default). S3-compatible storage comes with the artifacts issue.
+     * local: a folder (default). s3: an S3-compatible bucket (needs endpoint and bucket).
      */
-    kind?: "local";
+    kind?: "local" | "s3";
     /**
-     * Folder of the local storage. Default: <state>/blobs.
+     * kind: local only. Folder of the local storage, relative to the current folder. Default: <state>/blobs.
      */
     path?: string;
+    /**
+     * kind: s3, required. URL of the S3 API the workers talk to: https://s3.amazonaws.com, https://s3.eu-west-1.amazonaws.com, https://minio.internal:9000. Scheme and host[:port] only; credentials go in the *_key_* settings.
+     */
+    endpoint?: string;
+    /**
+     * kind: s3. URL users reach the storage at, when it differs from endpoint (the workers use an internal address, browsers a public one): download links are signed for this host. Default: endpoint.
+     */
+    public_endpoint?: string;
+    /**
+     * kind: s3, required. The bucket artifacts go to.
+     */
+    bucket?: string;
+    /**
+     * kind: s3. Region of the bucket, used to sign requests (condaops never asks the server for it). Default: us-east-1, which MinIO and most self-hosted servers accept.
+     */
+    region?: string;
+    /**
+     * kind: s3. Folder inside the bucket every key goes under (condaops/ci), so one bucket can serve several installations. Leading and trailing / are ignored. Default: the whole bucket.
+     */
+    prefix?: string;
+    /**
+     * kind: s3. Access key ID. Without access_key_id(_env/_file) and secret_access_key(_env/_file), the standard AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN variables are used, as every S3 tool does; without those either, requests are anonymous (a public bucket).
+     */
+    access_key_id?: string;
+    /**
+     * kind: s3. Name of an environment variable holding the access key ID.
+     */
+    access_key_id_env?: string;
+    /**
+     * kind: s3. File holding the access key ID.
+     */
+    access_key_id_file?: string;
+    /**
+     * kind: s3. Secret access key. Prefer secret_access_key_env or secret_access_key_file: a secret does not belong in this file. Never printed.
+     */
+    secret_access_key?: string;
+    /**
+     * kind: s3. Name of an environment variable holding the secret access key.
+     */
+    secret_access_key_env?: string;
+    /**
+     * kind: s3. File holding the secret access key (a mounted Kubernetes or Docker secret).
+     */
+    secret_access_key_file?: string;
+    /**
+     * kind: s3. Name of an environment variable holding a session token, for temporary credentials (STS, SSO). Never printed.
+     */
+    session_token_env?: string;
+    /**
+     * kind: s3. Address the bucket in the path (https://host/bucket/key), as MinIO and most self-hosted servers need, rather than in the host name (https://bucket.host/key, AWS's virtual-host style). Default true.
+     */
+    path_style?: boolean;
+    /**
+     * kind: s3. Create the bucket when it does not exist (the credentials need the right to). Default false: a missing bucket is an error.
+     */
+    create_bucket?: boolean;
+    /**
+     * kind: s3. Bytes per part of a multipart upload: bodies larger than this are uploaded in parts of this size (each held in memory while it uploads; at most 10,000 parts an object). At least 5242880 (5 MiB, S3's minimum). Default 67108864 (64 MiB).
+     */
+    part_size?: number;
   };
   /**
    * Build settings of this installation (conda-store's default_permissions, default_uid, default_gid for shared servers).
@@ -155,5 +215,51 @@ export interface RawConfig {
      * Group applied to every file of a new prefix. Default: unchanged.
      */
     gid?: number;
+    /**
+     * Free space the state folder's filesystem must have for a build to start, so a full disk fails the build up front instead of halfway through an install. Bytes, or a size with a unit: KiB, MiB, GiB, TiB (powers of 1024), KB, MB, GB, TB (powers of 1000); K, M, G, T alone are powers of 1024, as df says. 0 turns the check off. Default 5GiB.
+     */
+    min_free_space?: number | string;
+  };
+  /**
+   * OCI (container) images of built environments.
+   */
+  oci?: {
+    /**
+     * Base image the environment's layer goes on top of: oci-layout:<folder>[:<tag>] (a local OCI image layout; a relative folder is relative to the current folder) or host[:port]/repository[:tag|@sha256:<digest>] (the registry host is always written out: docker.io/library/debian:12-slim, not debian:12-slim). Default: none, the image holds the environment alone.
+     */
+    base?: string;
+    /**
+     * Push each environment's image to <push>/<namespace>/<name>:<commit> (registry.example.org/condaops). Default: images are only published to the storage.
+     */
+    push?: string;
+    /**
+     * Registries spoken to over plain HTTP and without TLS verification (a registry on 127.0.0.1 in tests or a lab). Never use one across a network you do not trust.
+     */
+    insecure_registries?: string[];
+    /**
+     * Credentials for registries (for pulling the base image and pushing), chosen by host. Never written to logs or artifacts.
+     */
+    credentials?: {
+      /**
+       * Registry host[:port] these credentials apply to (docker.io, ghcr.io, registry.example.org:5000).
+       */
+      host: string;
+      /**
+       * User name (for a token-only registry, whatever it documents, e.g. oauth2accesstoken or the account name).
+       */
+      username?: string;
+      /**
+       * Password or access token. Prefer password_env or password_file.
+       */
+      password?: string;
+      /**
+       * Name of an environment variable holding the password or token.
+       */
+      password_env?: string;
+      /**
+       * File holding the password or token.
+       */
+      password_file?: string;
+    }[];
   };
 }

@@ -1,5 +1,6 @@
-// The local-folder object storage: atomic puts, streamed writers, listing, deleting, and refusing
-// every key or planted symlink that would reach outside its folder.
+// The local-folder object storage: the storage contract every backend passes (storage-contract.ts),
+// then what is particular to a folder: atomic renames, partial files, and refusing every key or
+// planted symlink that would reach outside it.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -11,6 +12,15 @@ import { fileURLToPath } from "node:url";
 import { createLocalStorage } from "../../src/blobs/local-folder.ts";
 import type { BlobStorage } from "../../src/blobs/storage.ts";
 import { InfraError, InputError } from "../../src/errors.ts";
+import { storageContract } from "./storage-contract.ts";
+
+storageContract({
+  name: "local folder",
+  async make() {
+    const dir = await mkdtemp(join(tmpdir(), "condaops-contract-"));
+    return { storage: createLocalStorage(join(dir, "root")), cleanup: () => rm(dir, { recursive: true, force: true }) };
+  },
+});
 
 let work: string;
 let n = 0;

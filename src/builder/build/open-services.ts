@@ -1,10 +1,13 @@
 /**
  * Wires the real parts a build needs from the configuration: the database (PostgreSQL at
- * `database.url`, else PGlite under `<state>/db`), object storage (a local folder by default),
+ * `database.url`, else PGlite under `<state>/db`), object storage (a local folder by default, an
+ * S3-compatible bucket with `storage.kind: s3`, its build-log spool under `<state>/tmp/spool`),
  * the store layout, the repodata gateway and the package cache. The CLI, the service and the
  * Action all open their builder through this one function.
  */
+import { join } from "node:path";
 import { createLocalStorage } from "../../blobs/local-folder.ts";
+import { createS3Storage } from "../../blobs/s3.ts";
 import type { Config } from "../../config/index.ts";
 import { openStore } from "../../store/open-store.ts";
 import { createRepodataGateway } from "../channels/repodata-gateway.ts";
@@ -23,10 +26,12 @@ export interface OpenServicesOptions {
 
 export async function openBuildServices(config: Config, options: OpenServicesOptions): Promise<BuildServices & { close(): Promise<void> }> {
   const layout = storeLayout(config.state);
+  // Storage first: a bad storage setting fails before the database is opened.
+  const blobs = config.storage.kind === "s3" ? createS3Storage(config.storage, { spoolDir: join(layout.tmpDir, "spool"), log: options.log }) : createLocalStorage(config.storage.path);
   const store = await openStore({ ...(config.database.url ? { url: config.database.url } : {}), dir: layout.dbDir });
   return {
     store,
-    blobs: config.storage.kind === "local" ? createLocalStorage(config.storage.path) : createLocalStorage(config.storage.bucket),
+    blobs,
     layout,
     gateway: createRepodataGateway({ cacheDir: config.cacheDir, credentials: config.channelCredentials, log: options.log }),
     cache: createPackageCache({ root: config.cacheDir, credentials: config.channelCredentials, log: options.log }),
