@@ -5,6 +5,8 @@
 import type { ArtifactKind } from "../../spec/types.ts";
 import { explicitArtifact } from "./explicit.ts";
 import { lockArtifact } from "./lock.ts";
+import { packArtifact } from "./pack.ts";
+import { sbomArtifact } from "./sbom.ts";
 import type { ArtifactMaker } from "./types.ts";
 import { yamlArtifact } from "./yaml.ts";
 
@@ -12,6 +14,8 @@ export const ARTIFACT_MAKERS: Partial<Record<ArtifactKind, ArtifactMaker>> = {
   lock: lockArtifact,
   explicit: explicitArtifact,
   yaml: yamlArtifact,
+  pack: packArtifact,
+  sbom: sbomArtifact,
 };
 
 /** Kinds every build publishes whatever the policy says: the next build's minimal-change solve needs the lock, and a build without its log cannot be debugged. */

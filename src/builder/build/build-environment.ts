@@ -12,7 +12,7 @@
  * Any failure marks the build failed with the reason in its log and `error` column, removes the
  * objects this attempt stored (other than its log) and leaves the previous build current.
  */
-import { mkdir, mkdtemp, readFile, rm, statfs } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { InfraError, isCondaopsError } from "../../errors.ts";
 import { formatBytes } from "../../byte-size.ts";
@@ -24,10 +24,10 @@ import type { ArtifactRow, BuildPackageRow, BuildRow } from "../../store/types.t
 import type { ArtifactKind } from "../../spec/types.ts";
 import type { StoredObject } from "../../blobs/storage.ts";
 import { ALWAYS_PUBLISHED, ARTIFACT_MAKERS } from "../artifacts/index.ts";
+import { missingLicenses, packageStem } from "../artifacts/package-licenses.ts";
 import { artifactKey, buildKeyPrefix } from "../artifacts/artifact-key.ts";
 import { redactText } from "../channels/redact.ts";
 import { environmentHash } from "../lock/environment-hash.ts";
-import type { Lock } from "../lock/types.ts";
 import { createBuildLog } from "./build-log.ts";
 import { lockForBuild } from "./build-lock.ts";
 import { prefixForBuild } from "./build-prefix.ts";
@@ -79,20 +79,6 @@ function requestedNames(deps: readonly string[]): Set<string> {
     if (r.ok) names.add(r.spec.name.toLowerCase());
   }
   return names;
-}
-
-/** Licences from the installed prefix's conda-meta, for locks that do not carry them (committed conda-lock files). */
-async function installedLicenses(prefix: string, lock: Lock, platform: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const p of lock.packages.filter((x) => x.platform === platform && x.license === undefined)) {
-    try {
-      const meta = JSON.parse(await readFile(join(prefix, "conda-meta", `${p.name}-${p.version}-${p.build}.json`), "utf8")) as { license?: unknown };
-      if (typeof meta.license === "string") out.set(p.name, meta.license);
-    } catch {
-      // a package without a record is reported by its absence of licence, not by failing the build
-    }
-  }
-  return out;
 }
 
 /** `<state>/tmp/build-<id>`: the build's scratch space; recovery removes a dead build's. */
@@ -187,7 +173,7 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
 
     // 3. artifacts, stored before any row is written
     const requested = requestedNames(target.effective.dependencies);
-    const licenses = installed ? await installedLicenses(installed.prefix, lock, installed.platform) : new Map<string, string>();
+    const licenses = await missingLicenses(lock.packages, { ...(installed ? { installed } : {}), cacheDir: services.config.cacheDir });
     const packageRows: BuildPackageRow[] = lock.packages.map((p) => ({
       platform: p.platform,
       name: p.name,
@@ -196,7 +182,7 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
       channel: p.channel,
       subdir: p.subdir,
       sha256: p.sha256,
-      license: p.license ?? (p.platform === installed?.platform ? (licenses.get(p.name) ?? null) : null),
+      license: p.license ?? licenses.get(packageStem(p)) ?? null,
       requested: requested.has(p.name.toLowerCase()),
     }));
     await step("artifacts", async () => {
