@@ -57,7 +57,7 @@ test("condaops build --repo environments --all builds every sample environment, 
   assert.equal(doc.builds.length, 5);
   assert.ok(doc.builds.every((b) => b.existing && b.state === "succeeded" && /^[0-9a-f]{64}$/.test(b.environmentHash ?? "")), JSON.stringify(doc.builds));
   const cli = doc.builds.find((b) => b.name === "cli") as unknown as { artifacts: { kind: string; key: string; url: string; sha256: string }[] };
-  assert.deepEqual(cli.artifacts.map((a) => a.kind).sort(), ["build.json", "explicit", "explicit", "explicit", "lock", "log", "pack", "sbom", "sbom", "sbom", "yaml", "yaml", "yaml"]);
+  assert.deepEqual(cli.artifacts.map((a) => a.kind).sort(), ["build.json", "explicit", "explicit", "explicit", "lock", "log", "oci", "pack", "sbom", "sbom", "sbom", "yaml", "yaml", "yaml"]);
   const lockArtifact = cli.artifacts.find((a) => a.kind === "lock");
   assert.equal(lockArtifact?.url, pathToFileURL(join(state, "blobs", "builds", "tools", "cli", doc.commit, "lock", "conda-lock.yml")).href);
   const lock = await readFile(join(state, "blobs", "builds", "tools", "cli", doc.commit, "lock", "conda-lock.yml"), "utf8");

@@ -5,6 +5,7 @@
 import type { ArtifactKind } from "../../spec/types.ts";
 import { explicitArtifact } from "./explicit.ts";
 import { lockArtifact } from "./lock.ts";
+import { ociArtifact } from "./oci.ts";
 import { packArtifact } from "./pack.ts";
 import { sbomArtifact } from "./sbom.ts";
 import type { ArtifactMaker } from "./types.ts";
@@ -16,6 +17,7 @@ export const ARTIFACT_MAKERS: Partial<Record<ArtifactKind, ArtifactMaker>> = {
   yaml: yamlArtifact,
   pack: packArtifact,
   sbom: sbomArtifact,
+  oci: ociArtifact,
 };
 
 /** Kinds every build publishes whatever the policy says: the next build's minimal-change solve needs the lock, and a build without its log cannot be debugged. */

@@ -1,0 +1,173 @@
+/**
+ * The environment layer: everything in an installed prefix (conda-meta included) as a gzipped tar
+ * at `/opt/conda/envs/<name>`, moved to that prefix (relocate.ts). Reproducible: entries sorted by
+ * path (bytewise), parents first, mtime 0, uid/gid 0, no user or group names, modes as installed,
+ * hard links stored as plain files, symlinks as symlinks; gzip at a fixed level with Node's zlib
+ * (header mtime 0, no file name). The uncompressed tar (its digest is the image's `diff_id`) is
+ * the same bytes wherever the same environment is built; the compressed blob is too for the same
+ * zlib build (Node version). One file at a time is in memory: files over 1 MiB stream from disk,
+ * except those that must be rewritten (they carry the prefix, and are small in practice).
+ */
+import { createHash } from "node:crypto";
+// Walking and reading small files are synchronous: a promise round trip through the thread pool
+// per file costs more than the read itself (the disk is idle waiting for the queue), while gzip
+// and hashing keep running on their own threads.
+import { createWriteStream, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readFile, rename, rm } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { createGzip, constants as zlib } from "node:zlib";
+import { InputError } from "../../errors.ts";
+import { DigestCounter } from "./digest.ts";
+import { normalizeHistory, readPrefixRecords, relocateContent, relocateLink, relocateRecord } from "./relocate.ts";
+import type { FileMode, RelocateOptions, Rewritten } from "./relocate.ts";
+import { TarWriter } from "./tar-writer.ts";
+
+/** gzip level of the environment layer: zlib's default trade-off; fixed, since the level changes the bytes. */
+export const LAYER_GZIP_LEVEL = 6;
+
+export interface LayerOptions {
+  /** The installed prefix (absolute). */
+  prefix: string;
+  /** Absolute path of the environment in the image (`/opt/conda/envs/<name>`). */
+  target: string;
+  /** The environment's conda platform. */
+  platform: string;
+  /** The gzip file to write (through a temporary name in the same folder). */
+  out: string;
+  gzipLevel?: number;
+  signal?: AbortSignal;
+  log?(line: string): void;
+}
+
+export interface LayerResult {
+  /** sha256 of the gzipped blob: the manifest's layer digest. */
+  digest: string;
+  size: number;
+  /** sha256 of the uncompressed tar: the config's `rootfs.diff_ids` entry. */
+  diffId: string;
+  /** Entries written, and files rewritten for the new prefix. */
+  entries: number;
+  relocated: number;
+}
+
+type Kind = "dir" | "file" | "link";
+interface Entry {
+  rel: string;
+  kind: Kind;
+  mode: number;
+  size: number;
+}
+
+const byBytes = (a: Entry, b: Entry): number => Buffer.compare(Buffer.from(a.rel), Buffer.from(b.rel));
+
+/** Files up to this size are read whole, bigger ones streamed. */
+const READ_WHOLE = 1024 * 1024;
+
+/** Every entry under `prefix` (relative POSIX paths, not following symlinks); sockets, fifos and devices are left out with a log line. */
+function walk(prefix: string, log?: (line: string) => void): Entry[] {
+  const out: Entry[] = [];
+  const visit = (rel: string): void => {
+    for (const name of readdirSync(join(prefix, rel))) {
+      const child = rel === "" ? name : `${rel}/${name}`;
+      const st = lstatSync(join(prefix, child));
+      const mode = st.mode & 0o7777;
+      if (st.isDirectory()) {
+        out.push({ rel: child, kind: "dir", mode, size: 0 });
+        visit(child);
+      } else if (st.isFile()) out.push({ rel: child, kind: "file", mode, size: st.size });
+      else if (st.isSymbolicLink()) out.push({ rel: child, kind: "link", mode, size: 0 });
+      else log?.(`oci: ${child} is not a file, folder or symlink; left out of the image`);
+    }
+  };
+  visit("");
+  return out.sort(byBytes);
+}
+
+/** The parents of `target` inside the image (`opt`, `opt/conda`, ...), then `target` itself, as tar names. */
+function targetDirs(target: string): string[] {
+  const parts = target.split("/").filter(Boolean);
+  return parts.map((_, i) => parts.slice(0, i + 1).join("/"));
+}
+
+function checkTarget(target: string): void {
+  if (!posix.isAbsolute(target) || posix.normalize(target) !== target || target === "/" || target.endsWith("/")) {
+    throw new InputError("oci.target", `the image prefix ${JSON.stringify(target)} must be an absolute, normalised path`);
+  }
+}
+
+/** Writes the environment layer of `prefix` to `out`. */
+export async function writeEnvironmentLayer(o: LayerOptions): Promise<LayerResult> {
+  checkTarget(o.target);
+  const moved: RelocateOptions = { from: o.prefix.replace(/\/+$/, ""), to: o.target, platform: o.platform };
+  const { relocate, records } = await readPrefixRecords(o.prefix);
+  const entries = walk(o.prefix, o.log);
+
+  // conda-meta sorts before most of the files it describes: the new sha256 of every rewritten
+  // file is computed first (one extra read of those files only).
+  const rewritten = new Map<string, Rewritten>();
+  const modeOf = (e: Entry): FileMode | undefined => (e.kind === "file" ? relocate.get(e.rel) : undefined);
+  for (const e of entries) {
+    const mode = modeOf(e);
+    if (mode === undefined) continue;
+    o.signal?.throwIfAborted();
+    const data = relocateContent(await readFile(join(o.prefix, e.rel)), e.rel, mode, moved);
+    rewritten.set(e.rel, { sha256: createHash("sha256").update(data).digest("hex"), size: data.length });
+  }
+
+  const tar = new TarWriter();
+  const diff = new DigestCounter();
+  const blob = new DigestCounter();
+  const tmp = `${o.out}.tmp`;
+  const written = pipeline(tar.stream, diff, createGzip({ level: o.gzipLevel ?? LAYER_GZIP_LEVEL, memLevel: 8, strategy: zlib.Z_DEFAULT_STRATEGY }), blob, createWriteStream(tmp));
+  const base = o.target.slice(1);
+  let relocated = 0;
+  const add = async (): Promise<void> => {
+    for (const d of targetDirs(o.target)) await tar.directory(d, 0o755);
+    let n = 0;
+    for (const e of entries) {
+      if (++n % 256 === 0) o.signal?.throwIfAborted();
+      const name = `${base}/${e.rel}`;
+      const abs = join(o.prefix, e.rel);
+      if (e.kind === "dir") {
+        await tar.directory(name, e.mode);
+      } else if (e.kind === "link") {
+        await tar.symlink(name, relocateLink(readlinkSync(abs), moved));
+      } else {
+        const mode = modeOf(e);
+        const meta = e.rel.startsWith("conda-meta/") && !e.rel.slice("conda-meta/".length).includes("/") ? e.rel.slice("conda-meta/".length) : undefined;
+        const record = meta !== undefined ? records.get(meta) : undefined;
+        if (mode !== undefined) {
+          relocated++;
+          await tar.file(name, e.mode, relocateContent(await readFile(abs), e.rel, mode, moved));
+        } else if (record) {
+          const text = relocateRecord(record, rewritten);
+          if (text === undefined) await tar.fileFrom(name, e.mode, abs, e.size);
+          else await tar.file(name, e.mode, Buffer.from(text));
+        } else if (meta === "history") {
+          await tar.file(name, e.mode, Buffer.from(normalizeHistory(await readFile(abs, "utf8"))));
+        } else if (e.size <= READ_WHOLE) {
+          const data = readFileSync(abs);
+          if (data.length !== e.size) throw new Error(`${abs} changed while it was archived (${data.length} bytes instead of ${e.size})`);
+          await tar.file(name, e.mode, data);
+        } else {
+          await tar.fileFrom(name, e.mode, abs, e.size);
+        }
+      }
+    }
+    tar.finish();
+  };
+  try {
+    await Promise.all([
+      written,
+      add().catch((e: unknown) => {
+        tar.abort(e instanceof Error ? e : new Error(String(e)));
+        throw e;
+      }),
+    ]);
+    await rename(tmp, o.out);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return { digest: blob.digest(), size: blob.bytes, diffId: diff.digest(), entries: entries.length + targetDirs(o.target).length, relocated };
+}
