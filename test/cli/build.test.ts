@@ -108,6 +108,34 @@ test("the disk guard: below build.min_free_space a build fails before it starts,
   }
 });
 
+test("a failing artifact fails the build with its reason in the log; the others made in parallel are not left published", async () => {
+  const repo = await createTestRepo({
+    "policy.yaml": "channels: {default: [conda-forge]}\nbuild: {artifacts: [lock, yaml, pack, sbom, oci]}\n",
+    "ok/good.yaml": "dependencies: [hello-prefix]\n",
+  });
+  repo.commit("one environment");
+  try {
+    const badBase = join(work, "bad-base.yaml");
+    await writeFile(badBase, `channel_alias: ${server.url}\ncache_dir: ${join(work, "cache")}\noci: {base: "oci-layout:${join(work, "no-such-layout")}"}\n`);
+    const state = join(work, "state-bad-artifact");
+    const r = await runCli("build", "--repo", repo.dir, "--state", state, "--config", badBase, "--json");
+    assert.equal(r.code, 1, r.stderr);
+    const doc = json<BuildJson & { builds: { error?: string; artifacts: { kind: string; url: string }[] }[] }>(r);
+    const b = doc.builds[0];
+    assert.equal(b?.state, "failed");
+    assert.match(b?.error ?? "", /^oci artifact: .*no-such-layout/);
+    assert.deepEqual(b?.artifacts.map((a) => a.kind), ["log"]);
+    const log = await readFile(new URL(b?.artifacts[0]?.url ?? ""), "utf8");
+    assert.match(log, /FAILED: oci artifact: /);
+    const stored = (await readdir(join(state, "blobs"), { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+    assert.deepEqual(stored, ["build.log"], "the pack, sbom, lock and yaml made alongside were removed");
+    assert.deepEqual(existsSync(join(state, "tmp")) ? (await readdir(join(state, "tmp"))).filter((n) => n.startsWith("build-")) : [], [], "scratch space removed");
+    assert.equal(existsSync(join(state, "envs", "ok", "good")), false, "never made current");
+  } finally {
+    await repo.cleanup();
+  }
+});
+
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
   const until = Date.now() + ms;
   while (!(await check())) {
