@@ -20,6 +20,7 @@ import { PassThrough, Readable } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { InfraError, InputError, isCondaopsError } from "../errors.ts";
 import { checkObjectKey, checkObjectPrefix } from "./object-key.ts";
+import { orderedAppends, toBuffer } from "./ordered-appends.ts";
 import type { BlobStorage, ObjectInfo, ObjectWriter, StoredObject } from "./storage.ts";
 
 /** Names this backend uses for files being written; keys may not name them and `list` skips them. */
@@ -285,9 +286,6 @@ export function createLocalStorage(root: string): BlobStorage {
     await rm(p.tmp, { force: true }).catch(() => undefined);
   }
 
-  const toBuffer = (chunk: unknown): Buffer =>
-    Buffer.isBuffer(chunk) ? chunk : typeof chunk === "string" ? Buffer.from(chunk, "utf8") : Buffer.from(chunk as Uint8Array);
-
   return {
     location: base,
 
@@ -349,48 +347,31 @@ export function createLocalStorage(root: string): BlobStorage {
 
     async writer(key: string): Promise<ObjectWriter> {
       const p = await startFile(key, "partial");
-      const hash = createHash("sha256");
-      let size = 0;
+      // Straight to the open file.
+      const appends = orderedAppends((data) => writeAll(p, key, data));
       let state: "open" | "finished" | "aborted" = "open";
-      let failure: unknown;
-      let tail: Promise<void> = Promise.resolve();
       const closed = (op: string): Error => new Error(`cannot ${op} object ${key}: its writer is already ${state}`);
       return {
         write(chunk: Buffer | string): Promise<void> {
           if (state !== "open") return Promise.reject(closed("write to"));
-          const data = toBuffer(chunk);
-          // One write at a time, in call order, straight to the open file.
-          const done = tail.then(async () => {
-            if (failure !== undefined) throw failure;
-            hash.update(data);
-            size += data.length;
-            try {
-              await writeAll(p, key, data);
-            } catch (e) {
-              failure = e;
-              throw e;
-            }
-          });
-          tail = done.catch(() => undefined);
-          return done;
+          return appends.append(chunk);
         },
         async finish(): Promise<StoredObject> {
           if (state !== "open") throw closed("finish");
           state = "finished";
-          await tail;
           try {
-            if (failure !== undefined) throw failure;
+            const written = await appends.settle();
             await commit(p, key);
+            return { key, ...written };
           } catch (e) {
             await discard(p);
             throw e;
           }
-          return { key, size, sha256: hash.digest("hex") };
         },
         async abort(): Promise<void> {
           if (state !== "open") return;
           state = "aborted";
-          await tail;
+          await appends.settle().catch(() => undefined);
           await discard(p);
         },
       };

@@ -30,6 +30,7 @@ import type { StorageConfig } from "../config/types.ts";
 import { InfraError, InputError, isCondaopsError } from "../errors.ts";
 import { MAX_KEY_BYTES, checkObjectKey, checkObjectPrefix } from "./object-key.ts";
 import type { BlobStorage, ObjectInfo, ObjectWriter, StoredObject } from "./storage.ts";
+import { orderedAppends, toBuffer } from "./ordered-appends.ts";
 
 export type S3StorageConfig = Extract<StorageConfig, { kind: "s3" }>;
 
@@ -82,9 +83,6 @@ function contentTypeOf(key: string): string {
   const ext = /\.([A-Za-z0-9]+)$/.exec(key)?.[1]?.toLowerCase() ?? "";
   return TEXT_TYPES[ext] ?? "application/octet-stream";
 }
-
-const toBuffer = (chunk: unknown): Buffer =>
-  Buffer.isBuffer(chunk) ? chunk : typeof chunk === "string" ? Buffer.from(chunk, "utf8") : Buffer.from(chunk as Uint8Array);
 
 /** The S3 error code (`NoSuchKey`, `AccessDenied`), else a Node errno (`ECONNREFUSED`), else the error's class name. */
 function codeOf(e: unknown): string {
@@ -362,11 +360,15 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
       } catch (e) {
         throw spoolError("create", key, path, e);
       }
-      const hash = createHash("sha256");
-      let size = 0;
+      // Straight to the spool file.
+      const appends = orderedAppends(
+        async (data) => {
+          let offset = 0;
+          while (offset < data.length) offset += (await fh.write(data, offset, data.length - offset, null)).bytesWritten;
+        },
+        (e) => spoolError("write", key, path, e),
+      );
       let state: "open" | "finished" | "failed" | "aborted" = "open";
-      let failed: unknown;
-      let tail: Promise<void> = Promise.resolve();
       const closed = (op: string): Error => new Error(`cannot ${op} object ${key}: its writer is already ${state}`);
       const discard = async (): Promise<void> => {
         await fh.close().catch(() => undefined);
@@ -375,30 +377,17 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
       return {
         write(chunk: Buffer | string): Promise<void> {
           if (state !== "open") return Promise.reject(closed("write to"));
-          const data = toBuffer(chunk);
-          // One write at a time, in call order, straight to the spool file.
-          const done = tail.then(async () => {
-            if (failed !== undefined) throw failed;
-            hash.update(data);
-            size += data.length;
-            try {
-              let offset = 0;
-              while (offset < data.length) offset += (await fh.write(data, offset, data.length - offset, null)).bytesWritten;
-            } catch (e) {
-              failed = spoolError("write", key, path, e);
-              throw failed;
-            }
-          });
-          tail = done.catch(() => undefined);
-          return done;
+          return appends.append(chunk);
         },
         async finish(): Promise<StoredObject> {
           if (state !== "open") throw closed("finish");
           state = "finished";
-          await tail;
-          if (failed !== undefined) {
+          let written: { size: number; sha256: string };
+          try {
+            written = await appends.settle();
+          } catch (e) {
             await discard();
-            throw failed;
+            throw e;
           }
           try {
             await fh.close();
@@ -409,7 +398,7 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
           try {
             const stored = await upload(key, name, createReadStream(path));
             await rm(path, { force: true }).catch(() => undefined);
-            return { ...stored, size, sha256: hash.digest("hex") };
+            return { ...stored, ...written };
           } catch (e) {
             // The spool stays: `salvage` can still publish it, `abort` removes it.
             state = "failed";
@@ -419,7 +408,7 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
         async abort(): Promise<void> {
           if (state !== "open" && state !== "failed") return;
           state = "aborted";
-          await tail;
+          await appends.settle().catch(() => undefined);
           await discard();
         },
       };
