@@ -3,7 +3,7 @@
  * delivery as one tar archive (what `skopeo` calls `oci-archive:`). Every blob is named by the
  * sha256 of what was actually written: content copied from elsewhere is hashed on the way and
  * kept only when it matches the digest it was announced with, so a layout never holds a blob
- * under a wrong name. The archive is reproducible (tar-writer.ts): same layout, same bytes.
+ * under a wrong name. The archive is reproducible (archive/tar-writer.ts): same layout, same bytes.
  */
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
@@ -12,10 +12,11 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { InputError } from "../../errors.ts";
+import { fileChunks, writeTar } from "../archive/tar-writer.ts";
+import type { TarWriter } from "../archive/tar-writer.ts";
 import { MEDIA_TYPES, REF_NAME } from "./descriptors.ts";
 import type { Descriptor, ImageIndex } from "./descriptors.ts";
 import { DigestCounter, checkDigest, digestHex, sha256Digest } from "./digest.ts";
-import { TarWriter } from "./tar-writer.ts";
 
 export const OCI_LAYOUT_FILE = "oci-layout";
 const OCI_LAYOUT_CONTENT = `${JSON.stringify({ imageLayoutVersion: "1.0.0" })}\n`;
@@ -99,30 +100,21 @@ export function taggedManifest(manifest: Descriptor, tag: string): Descriptor {
 export async function writeLayoutArchive(layoutDir: string, file: string): Promise<{ size: number }> {
   const blobDir = join(layoutDir, "blobs", "sha256");
   const blobs = (await readdir(blobDir)).filter((n) => HEX_NAME.test(n)).sort();
-  const tar = new TarWriter();
   const tmp = `${file}.tmp-${randomBytes(4).toString("hex")}`;
   const counter = new DigestCounter();
-  const written = pipeline(tar.stream, counter, createWriteStream(tmp, { flags: "wx" }));
-  const add = async (): Promise<void> => {
-    await tar.directory("blobs", 0o755);
-    await tar.directory("blobs/sha256", 0o755);
-    for (const hex of blobs) {
-      const path = join(blobDir, hex);
-      await tar.fileFrom(`blobs/sha256/${hex}`, 0o644, path, (await stat(path)).size);
-    }
-    const indexPath = join(layoutDir, "index.json");
-    await tar.fileFrom("index.json", 0o644, indexPath, (await stat(indexPath)).size);
-    await tar.file(OCI_LAYOUT_FILE, 0o644, Buffer.from(OCI_LAYOUT_CONTENT));
-    tar.finish();
+  const addFile = async (tar: TarWriter, name: string, path: string): Promise<void> => {
+    const { size } = await stat(path);
+    await tar.fileFrom({ path: name, mode: 0o644 }, size, fileChunks(path, size));
   };
   try {
-    await Promise.all([
-      written,
-      add().catch((e: unknown) => {
-        tar.abort(e instanceof Error ? e : new Error(String(e)));
-        throw e;
-      }),
-    ]);
+    // Every entry has mtime 0, like the layers.
+    await writeTar([counter, createWriteStream(tmp, { flags: "wx" })], async (tar) => {
+      await tar.directory({ path: "blobs", mode: 0o755 });
+      await tar.directory({ path: "blobs/sha256", mode: 0o755 });
+      for (const hex of blobs) await addFile(tar, `blobs/sha256/${hex}`, join(blobDir, hex));
+      await addFile(tar, "index.json", join(layoutDir, "index.json"));
+      await tar.file({ path: OCI_LAYOUT_FILE, mode: 0o644 }, Buffer.from(OCI_LAYOUT_CONTENT));
+    });
     await rename(tmp, file);
   } finally {
     await rm(tmp, { force: true });

@@ -15,13 +15,12 @@ import { createHash } from "node:crypto";
 import { createWriteStream, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { readFile, rename, rm } from "node:fs/promises";
 import { join, posix } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { createGzip, constants as zlib } from "node:zlib";
 import { InputError } from "../../errors.ts";
+import { fileChanged, fileChunks, writeTar } from "../archive/tar-writer.ts";
 import { DigestCounter } from "./digest.ts";
 import { normalizeHistory, readPrefixRecords, relocateContent, relocateLink, relocateRecord } from "./relocate.ts";
 import type { FileMode, RelocateOptions, Rewritten } from "./relocate.ts";
-import { TarWriter } from "./tar-writer.ts";
 
 /** gzip level of the environment layer: zlib's default trade-off; fixed, since the level changes the bytes. */
 export const LAYER_GZIP_LEVEL = 6;
@@ -115,56 +114,47 @@ export async function writeEnvironmentLayer(o: LayerOptions): Promise<LayerResul
     rewritten.set(e.rel, { sha256: createHash("sha256").update(data).digest("hex"), size: data.length });
   }
 
-  const tar = new TarWriter();
   const diff = new DigestCounter();
   const blob = new DigestCounter();
   const tmp = `${o.out}.tmp`;
-  const written = pipeline(tar.stream, diff, createGzip({ level: o.gzipLevel ?? LAYER_GZIP_LEVEL, memLevel: 8, strategy: zlib.Z_DEFAULT_STRATEGY }), blob, createWriteStream(tmp));
   const base = o.target.slice(1);
   let relocated = 0;
-  const add = async (): Promise<void> => {
-    for (const d of targetDirs(o.target)) await tar.directory(d, 0o755);
-    let n = 0;
-    for (const e of entries) {
-      if (++n % 256 === 0) o.signal?.throwIfAborted();
-      const name = `${base}/${e.rel}`;
-      const abs = join(o.prefix, e.rel);
-      if (e.kind === "dir") {
-        await tar.directory(name, e.mode);
-      } else if (e.kind === "link") {
-        await tar.symlink(name, relocateLink(readlinkSync(abs), moved));
-      } else {
-        const mode = modeOf(e);
-        const meta = e.rel.startsWith("conda-meta/") && !e.rel.slice("conda-meta/".length).includes("/") ? e.rel.slice("conda-meta/".length) : undefined;
-        const record = meta !== undefined ? records.get(meta) : undefined;
-        if (mode !== undefined) {
-          relocated++;
-          await tar.file(name, e.mode, relocateContent(await readFile(abs), e.rel, mode, moved));
-        } else if (record) {
-          const text = relocateRecord(record, rewritten);
-          if (text === undefined) await tar.fileFrom(name, e.mode, abs, e.size);
-          else await tar.file(name, e.mode, Buffer.from(text));
-        } else if (meta === "history") {
-          await tar.file(name, e.mode, Buffer.from(normalizeHistory(await readFile(abs, "utf8"))));
-        } else if (e.size <= READ_WHOLE) {
-          const data = readFileSync(abs);
-          if (data.length !== e.size) throw new Error(`${abs} changed while it was archived (${data.length} bytes instead of ${e.size})`);
-          await tar.file(name, e.mode, data);
+  try {
+    // Every entry has mtime 0 (the epoch, as SOURCE_DATE_EPOCH=0 builds and Nix/ko images do).
+    await writeTar([diff, createGzip({ level: o.gzipLevel ?? LAYER_GZIP_LEVEL, memLevel: 8, strategy: zlib.Z_DEFAULT_STRATEGY }), blob, createWriteStream(tmp)], async (tar) => {
+      for (const d of targetDirs(o.target)) await tar.directory({ path: d, mode: 0o755 });
+      let n = 0;
+      for (const e of entries) {
+        if (++n % 256 === 0) o.signal?.throwIfAborted();
+        const entry = { path: `${base}/${e.rel}`, mode: e.mode };
+        const abs = join(o.prefix, e.rel);
+        if (e.kind === "dir") {
+          await tar.directory(entry);
+        } else if (e.kind === "link") {
+          await tar.symlink(entry, relocateLink(readlinkSync(abs), moved));
         } else {
-          await tar.fileFrom(name, e.mode, abs, e.size);
+          const mode = modeOf(e);
+          const meta = e.rel.startsWith("conda-meta/") && !e.rel.slice("conda-meta/".length).includes("/") ? e.rel.slice("conda-meta/".length) : undefined;
+          const record = meta !== undefined ? records.get(meta) : undefined;
+          if (mode !== undefined) {
+            relocated++;
+            await tar.file(entry, relocateContent(await readFile(abs), e.rel, mode, moved));
+          } else if (record) {
+            const text = relocateRecord(record, rewritten);
+            if (text === undefined) await tar.fileFrom(entry, e.size, fileChunks(abs, e.size));
+            else await tar.file(entry, Buffer.from(text));
+          } else if (meta === "history") {
+            await tar.file(entry, Buffer.from(normalizeHistory(await readFile(abs, "utf8"))));
+          } else if (e.size <= READ_WHOLE) {
+            const data = readFileSync(abs);
+            if (data.length !== e.size) throw fileChanged(abs, data.length, e.size);
+            await tar.file(entry, data);
+          } else {
+            await tar.fileFrom(entry, e.size, fileChunks(abs, e.size));
+          }
         }
       }
-    }
-    tar.finish();
-  };
-  try {
-    await Promise.all([
-      written,
-      add().catch((e: unknown) => {
-        tar.abort(e instanceof Error ? e : new Error(String(e)));
-        throw e;
-      }),
-    ]);
+    });
     await rename(tmp, o.out);
   } finally {
     await rm(tmp, { force: true });

@@ -22,11 +22,12 @@
  * as relative ones; links out of it are refused (prefix-walk.ts).
  */
 import { createHash } from "node:crypto";
-import { closeSync, createWriteStream, existsSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from "node:fs";
+import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, isAbsolute } from "node:path";
-import { finished } from "node:stream/promises";
 import { createGzip, constants as zlibConstants } from "node:zlib";
 import { InfraError, InputError, isCondaopsError } from "../../errors.ts";
+import { fileChanged, fileChunks, writeTar } from "../archive/tar-writer.ts";
+import type { TarEntry, TarWriter } from "../archive/tar-writer.ts";
 import { CONDAOPS_VERSION } from "../../version.ts";
 import { replaceBinary } from "../install/prefix-replace.ts";
 import { binaryPlaceholderFiles } from "./binary-originals.ts";
@@ -36,8 +37,6 @@ import { MANIFEST_FORMAT, MANIFEST_PATH, PACK_DIR, PYC_SOURCES_PATH, STATE_PATH,
 import type { BinaryRewrite, PackManifest, PycDrop, TextRewrite } from "./pack-manifest.ts";
 import { StreamScanner, cStringRegions } from "./prefix-search.ts";
 import { PrefixWalker } from "./prefix-walk.ts";
-import { TarWriter } from "./tar-writer.ts";
-import type { TarEntryHeader } from "./tar-writer.ts";
 
 export interface PackOptions {
   /** The installed prefix, spelled as its files name it (the path it was installed to). */
@@ -70,8 +69,6 @@ export interface PackResult {
   maxPrefix: number | null;
 }
 
-/** Files read whole before anything is written (the others stream in chunks of this size). */
-const CHUNK = 1 << 20;
 const SHEBANG = Buffer.from("#!");
 
 const isPyc = (path: string): boolean => path.endsWith(".pyc");
@@ -81,23 +78,6 @@ export function pycSource(path: string): string {
   const cached = /^(.*?)(?:^|\/)__pycache__\/([^/]+?)\.[^./]+(?:\.opt-\d+)?\.pyc$/.exec(path);
   if (cached) return `${cached[1] ? `${cached[1]}/` : ""}${cached[2]}.py`;
   return path.slice(0, -1);
-}
-
-/** Reads a file of `size` bytes in chunks of at most CHUNK bytes. */
-function readChunks(abs: string, size: number): { next: () => Buffer; close: () => void } {
-  const fd = openSync(abs, "r");
-  let left = size;
-  return {
-    // A new buffer per chunk (the compressor may still hold the previous one), no bigger than
-    // what is left: most files are small.
-    next: () => {
-      const buf = Buffer.allocUnsafe(Math.max(1, Math.min(CHUNK, left)));
-      const n = readSync(fd, buf, 0, buf.length, null);
-      left -= n;
-      return buf.subarray(0, n);
-    },
-    close: () => closeSync(fd),
-  };
 }
 
 class Packer {
@@ -127,7 +107,7 @@ class Packer {
     return this.sawBin;
   }
 
-  private header(path: string, mode: number, mtimeMs: number): TarEntryHeader {
+  private header(path: string, mode: number, mtimeMs: number): TarEntry {
     const own = Math.floor(mtimeMs / 1000);
     const mtime = this.clamp === undefined ? own : Math.min(own, this.clamp);
     if (mtime > this.maxMtime) this.maxMtime = mtime;
@@ -135,7 +115,7 @@ class Packer {
   }
 
   /** The archive's own files carry the newest mtime of the prefix's (or the clamp). */
-  ownHeader(path: string, mode: number): TarEntryHeader {
+  ownHeader(path: string, mode: number): TarEntry {
     return { path, mode, mtime: this.clamp ?? this.maxMtime };
   }
 
@@ -158,11 +138,11 @@ class Packer {
     }
   }
 
-  private async file(path: string, abs: string, size: number, h: TarEntryHeader): Promise<void> {
+  private async file(path: string, abs: string, size: number, h: TarEntry): Promise<void> {
     const placeholder = this.placeholders.get(path);
     if (placeholder || isPyc(path)) {
       const data = readFileSync(abs);
-      if (data.length !== size) throw new InfraError("pack.file-changed", `${abs} changed while it was packed`, { hint: "nothing may write into a built prefix; pack it again" });
+      if (data.length !== size) throw fileChanged(abs, data.length, size);
       if (isPyc(path) && data.includes(this.needle)) {
         const source = pycSource(path);
         if (existsSync(`${this.opts.prefix}/${source}`)) {
@@ -192,18 +172,16 @@ class Packer {
 
     // Everything else streams into the archive while it is searched.
     const scan = new StreamScanner(this.needle);
-    const reader = readChunks(abs, size);
     let head: Buffer | undefined;
-    try {
-      await this.tar.fileFrom(h, size, () => {
-        const chunk = reader.next();
-        head ??= Buffer.from(chunk.subarray(0, this.needle.length + 3));
+    const needle = this.needle;
+    const scanned = function* (): Generator<Buffer, void, undefined> {
+      for (const chunk of fileChunks(abs, size)) {
+        head ??= Buffer.from(chunk.subarray(0, needle.length + 3));
         scan.push(chunk);
-        return chunk;
-      });
-    } finally {
-      reader.close();
-    }
+        yield chunk;
+      }
+    };
+    await this.tar.fileFrom(h, size, scanned());
     this.files++;
     if (!scan.found) return;
     if (scan.hasNul) {
@@ -288,26 +266,20 @@ export async function writePack(opts: PackOptions): Promise<PackResult> {
   } catch (e) {
     throw new InfraError("pack.write", `cannot write ${tmp}: ${(e as Error).message}`, { cause: e });
   }
-  gzip.pipe(file);
-  const written = finished(file);
-  // A failure of either stream ends the other, so nothing waits forever on a drain.
-  gzip.on("error", (e) => file.destroy(e));
-  file.on("error", (e) => gzip.destroy(e));
-  const tar = new TarWriter(gzip);
-  const packer = new Packer(opts, tar);
   try {
-    await packer.run();
-    const manifest = packer.manifest();
-    const own = (path: string, mode: number) => packer.ownHeader(path, mode);
-    await tar.directory(own(PACK_DIR, 0o755));
-    await tar.file(own(MANIFEST_PATH, 0o644), Buffer.from(serializeManifest(manifest)));
-    await tar.file(own(STATE_PATH, 0o644), Buffer.from(opts.prefix));
-    if (manifest.pyc.length) await tar.file(own(PYC_SOURCES_PATH, 0o644), Buffer.from(manifest.pyc.map((p) => `${p.source}\0`).join("")));
-    if (!packer.binDirectory) await tar.directory(own("bin", 0o755));
-    await tar.file(own(UNPACK_SCRIPT_PATH, 0o755), Buffer.from(condaUnpackScript(manifest)));
-    await tar.finish();
-    gzip.end();
-    await written;
+    const { packer, manifest } = await writeTar([gzip, file], async (tar) => {
+      const packer = new Packer(opts, tar);
+      await packer.run();
+      const manifest = packer.manifest();
+      const own = (path: string, mode: number) => packer.ownHeader(path, mode);
+      await tar.directory(own(PACK_DIR, 0o755));
+      await tar.file(own(MANIFEST_PATH, 0o644), Buffer.from(serializeManifest(manifest)));
+      await tar.file(own(STATE_PATH, 0o644), Buffer.from(opts.prefix));
+      if (manifest.pyc.length) await tar.file(own(PYC_SOURCES_PATH, 0o644), Buffer.from(manifest.pyc.map((p) => `${p.source}\0`).join("")));
+      if (!packer.binDirectory) await tar.directory(own("bin", 0o755));
+      await tar.file(own(UNPACK_SCRIPT_PATH, 0o755), Buffer.from(condaUnpackScript(manifest)));
+      return { packer, manifest };
+    });
     renameSync(tmp, opts.out);
     const ownFiles = 3 + (manifest.pyc.length ? 1 : 0);
     opts.log?.(
@@ -325,9 +297,7 @@ export async function writePack(opts: PackOptions): Promise<PackResult> {
       maxPrefix: manifest.maxPrefix?.bytes ?? null,
     };
   } catch (e) {
-    gzip.destroy();
-    file.destroy();
-    await written.catch(() => undefined);
+    // writeTar rejects once every stream is torn down.
     rmSync(tmp, { force: true });
     if (isCondaopsError(e) || (e instanceof Error && e.name === "AbortError")) throw e;
     const code = (e as NodeJS.ErrnoException).code;
