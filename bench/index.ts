@@ -5,6 +5,7 @@
 const AREAS: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   solve: () => import("./solve.ts"),
   install: () => import("./install.ts"),
+  artifacts: () => import("./artifacts.ts"),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
