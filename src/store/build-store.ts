@@ -87,6 +87,23 @@ const BUILD_COLUMNS = `b.id, b.environment_id, n.name AS namespace, e.name AS na
   b.queued_at, b.started_at, b.finished_at, b.heartbeat_at, b.pruned_at`;
 const BUILD_FROM = `builds b JOIN environments e ON e.id = b.environment_id JOIN namespaces n ON n.id = e.namespace_id`;
 
+/**
+ * Prefix reuse and removal take this lock (a transaction-scoped advisory lock on the path): a
+ * build records the prefix it will use under it before looking whether it exists, and gc moves a
+ * prefix away under it only when no live build records it. Either gc sees the build, or the
+ * build sees the prefix gone and installs it again.
+ */
+const PREFIX_LOCK = "SELECT pg_advisory_xact_lock(hashtext('condaops.prefix:' || $1))";
+/**
+ * Matched by the folder's name under `builds/`, not its whole path: the state folder may have
+ * been moved or reached through another path since the path was recorded, and a name that
+ * matches more than it should only keeps a prefix longer.
+ */
+const LIVE_PREFIX_USERS =
+  "SELECT id FROM builds WHERE right(prefix, length($1) + 1) = '/' || $1 AND pruned_at IS NULL AND state IN ('succeeded', 'building') ORDER BY id";
+
+const prefixName = (prefix: string): string => prefix.slice(prefix.lastIndexOf("/") + 1);
+
 const ENVIRONMENT_SELECT = `SELECT e.id, n.repository_id, n.name AS namespace, e.name, e.current_build_id, e.removed_at_commit
   FROM environments e JOIN namespaces n ON n.id = e.namespace_id`;
 
@@ -349,21 +366,43 @@ export function createBuildStore(db: Database): BuildStore {
       return rows.map((r) => ({ ...toBuild(r), committedAt: isoOrNull(r.committed_at ?? null) }));
     },
 
-    async pruneBuild(buildId, keep) {
-      return db.transaction(async (tx) => {
-        const kept = [...new Set<string>([...keep, "build.json"])];
-        const removed = await tx.query<ArtifactRecord>(
-          "DELETE FROM artifacts WHERE build_id = $1 AND NOT (kind = ANY($2::text[])) RETURNING build_id, kind, key, size, sha256, platform",
-          [buildId, kept],
-        );
+    async removeArtifactRows(buildId, keep) {
+      const kept = [...new Set<string>([...keep, "build.json"])];
+      const removed = await db.query<ArtifactRecord>(
+        "DELETE FROM artifacts WHERE build_id = $1 AND NOT (kind = ANY($2::text[])) RETURNING build_id, kind, key, size, sha256, platform",
+        [buildId, kept],
+      );
+      return removed.map(toArtifact).sort((a, b) => a.key.localeCompare(b.key));
+    },
+
+    async markPruned(buildId) {
+      await db.transaction(async (tx) => {
         await tx.query("UPDATE builds SET pruned_at = coalesce(pruned_at, now()) WHERE id = $1", [buildId]);
-        return removed.map(toArtifact).sort((a, b) => a.key.localeCompare(b.key));
+        // Only a removed environment's current build is ever pruned: it is current no more.
+        await tx.query("UPDATE environments SET current_build_id = NULL WHERE current_build_id = $1", [buildId]);
       });
     },
 
     async prefixUsers(prefix) {
-      const rows = await db.query<{ id: number | string }>("SELECT id FROM builds WHERE prefix = $1 AND pruned_at IS NULL AND state IN ('succeeded', 'building') ORDER BY id", [prefix]);
+      const rows = await db.query<{ id: number | string }>(LIVE_PREFIX_USERS, [prefixName(prefix)]);
       return rows.map((r) => Number(r.id));
+    },
+
+    async claimPrefix(buildId, prefix) {
+      await db.transaction(async (tx) => {
+        await tx.query(PREFIX_LOCK, [prefixName(prefix)]);
+        await tx.query("UPDATE builds SET prefix = $2 WHERE id = $1", [buildId, prefix]);
+      });
+    },
+
+    async releasePrefix(prefix, leaving, release) {
+      return db.transaction(async (tx) => {
+        await tx.query(PREFIX_LOCK, [prefixName(prefix)]);
+        const users = await tx.query<{ id: number | string }>(LIVE_PREFIX_USERS, [prefixName(prefix)]);
+        if (users.some((u) => !leaving.includes(Number(u.id)))) return false;
+        await release();
+        return true;
+      });
     },
 
     async setCurrentIfNewer(environmentId, buildId) {

@@ -138,13 +138,23 @@ export interface BuildStore {
   /** Every build of an environment, newest commit first (then newest attempt). */
   listBuilds(environmentId: number): Promise<BuildWithCommit[]>;
   /**
-   * Retention: deletes the artifact rows of a build except the `keep` kinds (and build.json) and
-   * marks it pruned, in one transaction; returns the removed rows, whose objects the caller
-   * deletes next (rows first: a row never points at a deleted object).
+   * Retention, first step: deletes a build's artifact rows except the `keep` kinds (and
+   * build.json); returns them. Their objects are deleted next (rows first: a row never points at
+   * a deleted object), then `markPruned` once everything is gone, so an interrupted run is
+   * simply done again.
    */
-  pruneBuild(buildId: number, keep: readonly string[]): Promise<ArtifactRow[]>;
-  /** Builds not pruned (succeeded or building) that use this prefix. */
+  removeArtifactRows(buildId: number, keep: readonly string[]): Promise<ArtifactRow[]>;
+  /** Marks a build pruned; if it was its environment's current build (a removed environment), the environment has none now. */
+  markPruned(buildId: number): Promise<void>;
+  /** Builds not pruned (succeeded or building) that use this prefix (matched by its folder name under `builds/`). */
   prefixUsers(prefix: string): Promise<number[]>;
+  /** Records the prefix a build is about to reuse or install, under the prefix lock (see `releasePrefix`). */
+  claimPrefix(buildId: number, prefix: string): Promise<void>;
+  /**
+   * Runs `release` (moving the prefix out of the way) under the prefix lock, only when no live
+   * build other than `leaving` uses the prefix; false when one does (nothing is run).
+   */
+  releasePrefix(prefix: string, leaving: readonly number[], release: () => Promise<void>): Promise<boolean>;
 
   /**
    * Makes a succeeded build current unless the current build is of a newer commit (one whose

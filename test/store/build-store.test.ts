@@ -397,15 +397,33 @@ for (const backend of testDatabases()) {
         await store.addArtifact({ buildId: older.id, kind, key, size: 10, sha256: hash(key), platform: null });
       }
       assert.deepEqual(await store.prefixUsers("/state/builds/bbb-kept"), [older.id, sharing.id].sort((a, b) => a - b));
-      const removed = await store.pruneBuild(older.id, ["lock"]);
+      const removed = await store.removeArtifactRows(older.id, ["lock"]);
       assert.deepEqual(removed.map((a) => a.key), ["a/oci", "a/yaml"], "build.json is always kept");
       assert.deepEqual((await store.listArtifacts(older.id)).map((a) => a.key), ["a/build.json", "a/lock"]);
+      assert.equal((await store.getBuild(older.id))?.prunedAt, null, "not pruned until everything is gone");
+      await store.markPruned(older.id);
       assert.ok((await store.getBuild(older.id))?.prunedAt, "marked pruned");
       assert.equal((await store.getBuild(newer.id))?.prunedAt, null);
       assert.deepEqual(await store.prefixUsers("/state/builds/bbb-kept"), [sharing.id], "a pruned build no longer holds its prefix");
+      assert.deepEqual(await store.prefixUsers("/moved/state/builds/bbb-kept"), [sharing.id], "matched by folder name: the state folder may have moved");
       const firstPrunedAt = (await store.getBuild(older.id))?.prunedAt;
-      assert.deepEqual(await store.pruneBuild(older.id, ["lock"]), [], "pruning again removes nothing");
+      assert.deepEqual(await store.removeArtifactRows(older.id, ["lock"]), [], "pruning again removes nothing");
+      await store.markPruned(older.id);
       assert.equal((await store.getBuild(older.id))?.prunedAt, firstPrunedAt, "and keeps the first date");
+
+      // The prefix lock: a build that claims the prefix keeps it from being released.
+      const running = await store.createBuild({ environmentId: env.id, commit: sha("r2"), specHash: SPEC, reason: "forced", attempt: 2 });
+      assert.equal(await store.startBuild(running.id, "test:2"), true);
+      let released = 0;
+      assert.equal(await store.releasePrefix("/state/builds/bbb-kept", [sharing.id], async () => void released++), true, "only leaving users: released");
+      await store.claimPrefix(running.id, "/state/builds/bbb-kept");
+      assert.equal(await store.releasePrefix("/state/builds/bbb-kept", [sharing.id], async () => void released++), false, "a running build claimed it");
+      assert.equal(released, 1, "release runs only when nobody stays");
+
+      // A removed environment's current build, once pruned, is current no more.
+      await store.setCurrent(env.id, newer.id);
+      await store.markPruned(newer.id);
+      assert.equal((await store.getEnvironment(repo, "ns", "kept"))?.currentBuildId, null);
     });
   });
 }

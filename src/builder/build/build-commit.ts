@@ -176,11 +176,24 @@ export async function commitsToBuild(services: BuildServices, source: Repository
 
 
 /**
- * Retention for the environments this run built, with the policy of the commit built (so a
- * policy change to keep_last applies from its own merge). A failure here is a warning: the
- * builds succeeded, and `condaops gc` can finish the job.
+ * Retention for the environments this run built, when the commit built is the tip of the
+ * repository's default ref: its policy is then the one `condaops gc` would apply. An older
+ * commit's policy may lack a pin the tip added (a push built oldest first), so building one
+ * leaves retention to the tip's build or to gc. A failure here is a warning: the builds
+ * succeeded, and `condaops gc` can finish the job.
  */
-async function retainAfterBuild(services: BuildServices, repositoryId: number, targets: readonly BuildTarget[], results: readonly EnvironmentResult[]): Promise<void> {
+async function retainAfterBuild(services: BuildServices, source: RepositorySource, repositoryId: number, sha: string, targets: readonly BuildTarget[], results: readonly EnvironmentResult[]): Promise<void> {
+  if (!targets.some((t) => t.settings.retention.keepLast !== undefined)) return;
+  let tip: string | undefined;
+  try {
+    tip = await source.repo.resolve(source.defaultRef);
+  } catch {
+    tip = undefined;
+  }
+  if (tip !== sha) {
+    services.log(`retention: left to condaops gc (${sha.slice(0, 12)} is not the tip of ${source.defaultRef})`);
+    return;
+  }
   const settings = new Map(targets.map((t) => [`${t.namespace}/${t.name}`, t.settings.retention]));
   const built = results.filter((r) => r.state === "succeeded" && !r.existing && settings.get(`${r.namespace}/${r.name}`)?.keepLast !== undefined);
   if (built.length === 0) return;
@@ -256,7 +269,7 @@ export async function buildCommit(services: BuildServices, source: RepositorySou
 
   const queued = await queue(services, repo, repositoryId, sha, selection.targets, options.force ?? false, results);
   await runQueued(services, source, repositoryId, commit, queued, results);
-  await retainAfterBuild(services, repositoryId, selection.targets, results);
+  await retainAfterBuild(services, source, repositoryId, sha, selection.targets, results);
   results.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
   return { commit, repository: source.identity, results, removed: selection.removed, retried };
 }

@@ -32,8 +32,19 @@ export interface BuildPrefix {
   reused: boolean;
 }
 
-export async function prefixForBuild(services: BuildServices, lock: Lock, target: BuildTarget, platform: string, environmentHash: string, log: (line: string) => void): Promise<BuildPrefix> {
+export async function prefixForBuild(
+  services: BuildServices,
+  lock: Lock,
+  target: BuildTarget,
+  platform: string,
+  environmentHash: string,
+  log: (line: string) => void,
+  buildId?: number,
+): Promise<BuildPrefix> {
   const prefix = services.layout.prefixFor(prefixKey(environmentHash, target.effective.variables), target.name);
+  // Recorded before looking: gc removes a prefix only when no live build records it, under the
+  // same lock, so either it sees this build or this build sees the prefix gone and installs it.
+  if (buildId !== undefined) await services.store.claimPrefix(buildId, prefix);
   let reused = existsSync(prefix);
   if (reused) {
     log(`reusing ${prefix}: an earlier build has the same environment hash`);

@@ -35,12 +35,20 @@ export async function claimStateFolder(stateDir: string, identity: string): Prom
   }
 }
 
+const nothingBuilt = (stateDir: string): UsageError =>
+  new UsageError("state.empty", `nothing was built in the state folder ${stateDir}`, { hint: "pass --state (or state: in the configuration) naming the folder condaops build used" });
+
+/** Before opening the store: a read-only command must not create a database in a folder it was wrongly pointed at. */
+export async function requireStateOwner(stateDir: string): Promise<string> {
+  const identity = await readStateOwner(stateDir);
+  if (identity === undefined) throw nothingBuilt(stateDir);
+  return identity;
+}
+
 /** The state folder's repository as recorded in the database; a usage error when nothing was built there. */
 export async function stateRepository(stateDir: string, store: BuildStore): Promise<{ identity: string; repositoryId: number }> {
-  const identity = await readStateOwner(stateDir);
-  const repositoryId = identity === undefined ? undefined : await store.findRepository(identity);
-  if (identity === undefined || repositoryId === undefined) {
-    throw new UsageError("state.empty", `nothing was built in the state folder ${stateDir}`, { hint: "pass --state (or state: in the configuration) naming the folder condaops build used" });
-  }
+  const identity = await requireStateOwner(stateDir);
+  const repositoryId = await store.findRepository(identity);
+  if (repositoryId === undefined) throw nothingBuilt(stateDir);
   return { identity, repositoryId };
 }

@@ -5,8 +5,9 @@
  * newest `keep_last` succeeded builds stay, and so does every failed or canceled attempt newer
  * than the oldest kept one (their logs explain the history people still use). The rest are
  * removed: prefix and every artifact not in `keep_on_delete` (build.json always stays). An
- * environment whose spec was deleted keeps only its pinned builds. Builds still queued or
- * building are never touched.
+ * environment whose spec was deleted keeps only its pinned builds when the policy asks for
+ * retention at all (keep_last set): without it every build is kept, as the policy says. Builds
+ * still queued or building are never touched.
  */
 import type { BuildSettings } from "../../spec/types.ts";
 import type { BuildWithCommit } from "../../store/types.ts";
@@ -41,7 +42,7 @@ export function planRetention(env: RetentionEnvironment): RetentionDecision[] {
     if (build.prunedAt !== null) return { build, keep: true, reason: "already-pruned" };
     if (build.state === "queued" || build.state === "building") return { build, keep: true, reason: "active" };
     if (isPinned(build.commit, pinned)) return { build, keep: true, reason: "pinned" };
-    if (env.removed) return { build, keep: false, reason: "environment-removed" };
+    if (env.removed && keepLast !== undefined) return { build, keep: false, reason: "environment-removed" };
     if (build.id === env.currentBuildId) {
       keptSucceeded += 1;
       return { build, keep: true, reason: "current" };

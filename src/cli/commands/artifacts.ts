@@ -6,7 +6,7 @@
 import { loadConfig } from "../../config/index.ts";
 import { InputError, UsageError } from "../../errors.ts";
 import { openBuildServices } from "../../builder/build/open-services.ts";
-import { stateRepository } from "../../builder/build/state-owner.ts";
+import { requireStateOwner, stateRepository } from "../../builder/build/state-owner.ts";
 import { formatBytes } from "../../byte-size.ts";
 import { parseBuildRef } from "../../spec/build-ref.ts";
 import type { CommandModule } from "../command.ts";
@@ -30,6 +30,7 @@ export const artifactsCommand: CommandModule = {
     if (!Number.isInteger(expires) || expires < 1 || expires > MAX_EXPIRY) throw new UsageError("artifacts.expires", `--expires must be a whole number of seconds from 1 to ${MAX_EXPIRY}`);
     const { namespace, name, ref } = parsed.value;
     const config = await loadConfig({ ...(globals.config ? { file: globals.config } : {}), ...(o.state ? { state: o.state } : {}), warn: (m) => out.error(m) });
+    await requireStateOwner(config.state);
     const services = await openBuildServices(config, { log: (l) => out.progress(l) });
     try {
       const { repositoryId } = await stateRepository(config.state, services.store);

@@ -9,7 +9,7 @@ import { loadConfig } from "../../config/index.ts";
 import { InputError } from "../../errors.ts";
 import { openBuildServices } from "../../builder/build/open-services.ts";
 import { openRepositorySource } from "../../builder/build/repository-source.ts";
-import { stateRepository } from "../../builder/build/state-owner.ts";
+import { requireStateOwner, stateRepository } from "../../builder/build/state-owner.ts";
 import { collectGarbage } from "../../builder/retention/collect-garbage.ts";
 import { formatBytes } from "../../byte-size.ts";
 import { formatFinding } from "../../spec/finding.ts";
@@ -30,6 +30,7 @@ export const gcCommand: CommandModule = {
     const o = cmd.opts<{ repo?: string; ref?: string; dryRun?: boolean; state?: string }>();
     const config = await loadConfig({ ...(globals.config ? { file: globals.config } : {}), ...(o.state ? { state: o.state } : {}), warn: (m) => out.error(m) });
     const log = (l: string) => out.progress(l);
+    await requireStateOwner(config.state);
     const services = await openBuildServices(config, { log });
     try {
       const { identity, repositoryId } = await stateRepository(config.state, services.store);
@@ -46,16 +47,20 @@ export const gcCommand: CommandModule = {
         policy: `${policySource}`,
         freedBytes: report.freedBytes,
         kept: report.kept,
-        removed: report.removed.map((r) => ({ ...r, artifacts: r.artifacts.map(({ buildId: _b, ...a }) => a) })),
+        removed: report.removed,
+        swept: report.swept,
+        failed: report.failed,
       });
       const verb = report.dryRun ? "would remove" : "removed";
       for (const r of report.removed) {
         const what = [`${r.artifacts.length} artifacts (${formatBytes(r.artifacts.reduce((n, a) => n + a.size, 0))})`, ...(r.prefix ? [`prefix ${r.prefix.path} (${formatBytes(r.prefix.bytes)})`] : [])];
         out.info(`${verb} ${r.namespace}/${r.name}@${r.commit.slice(0, 12)}${r.attempt > 1 ? ` attempt ${r.attempt}` : ""} [${r.why}]: ${what.join(", ")}`);
       }
+      for (const s of report.swept) out.info(`${report.dryRun ? "would sweep" : "swept"} ${s.path} (${formatBytes(s.bytes)}): recorded by no build`);
+      for (const f of report.failed) out.error(`could not remove ${f.namespace}/${f.name}@${f.commit.slice(0, 12)}: ${f.error} (run gc again)`);
       const keptText = Object.entries(report.kept).map(([why, n]) => `${n} ${why}`).join(", ") || "none";
       out.info(`${report.dryRun ? "would free" : "freed"} ${formatBytes(report.freedBytes)} from ${report.removed.length} builds; kept ${keptText}${report.dryRun ? " (dry run: nothing changed)" : ""}`);
-      return 0;
+      return report.failed.length > 0 ? 3 : 0;
     } finally {
       await services.close();
     }

@@ -39,7 +39,8 @@ test("pinned commits (abbreviated, any case) are kept; no keep_last keeps everyt
   assert.deepEqual(verdicts(env(bs, { settings: { keepOnDelete: [], pinned: [] } })), ["e1:keep:current", "d1:keep:no-limit", "c1:keep:no-limit", "b1:keep:already-pruned"]);
 });
 
-test("a deleted environment keeps only its pinned builds, current or not", () => {
+test("a deleted environment keeps only its pinned builds, current or not, when the policy asks for retention", () => {
   const bs = [build("e1"), build("d1")];
   assert.deepEqual(verdicts(env(bs, { removed: true, settings: { keepLast: 5, keepOnDelete: [], pinned: ["d1"] } })), ["e1:drop:environment-removed", "d1:keep:pinned"]);
+  assert.deepEqual(verdicts(env(bs, { removed: true, settings: { keepOnDelete: [], pinned: [] } })), ["e1:keep:current", "d1:keep:no-limit"], "no keep_last: every build stays");
 });
