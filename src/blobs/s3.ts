@@ -13,6 +13,13 @@
  * - `writer` (the build log, streamed while the build runs) spools to a local file under
  *   `spoolDir`, named after the bucket and key, and uploads it on `finish`. A worker killed
  *   mid-build leaves the spool file, which `salvage` publishes later from the same machine.
+ * - Requests that can be replayed are retried, a bounded number of times with exponential backoff
+ *   and jitter (`backoffMs`, shared with the channel downloads), when the server says it is busy or
+ *   failing (408, 429, 5xx; SlowDown, InternalError, RequestTimeout...) or the connection broke
+ *   (ECONNRESET, EPIPE, ETIMEDOUT...): every PUT (a single PUT and each part are
+ *   sent from a Buffer held in memory, never from the one-shot body stream), starting and
+ *   completing a multipart upload, GET, stat, list, delete and abort. Other 4xx are answers, never
+ *   retried; nor is a refused connection or an unknown host (a wrong endpoint, not a blip).
  * - Every failure is an InfraError `storage.s3` naming the operation, the object and the S3 error
  *   code, with a hint where the code says what to do. Messages go through `redactText` with the
  *   secret key and session token, and never carry minio's error (or the request it made) as cause.
@@ -21,10 +28,12 @@ import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, readdir, rm, stat } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
+import { STATUS_CODES } from "node:http";
 import { dirname, join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { Client } from "minio";
 import type { BucketItem } from "minio";
+import { backoffMs, sleep } from "../builder/channels/backoff.ts";
 import { redactText } from "../builder/channels/redact.ts";
 import type { StorageConfig } from "../config/types.ts";
 import { InfraError, InputError, isCondaopsError } from "../errors.ts";
@@ -38,6 +47,13 @@ export interface S3StorageOptions {
   /** Local folder for the spool files of `writer` (`<state>/tmp/spool`); made when needed. */
   spoolDir: string;
   log?: (line: string) => void;
+  /** Retries of transient failures (tests shorten the waits). */
+  retry?: {
+    /** Tries per request, the first included; default 4. */
+    attempts?: number;
+    /** The wait before retry `n` (1, 2, ...); default `backoffMs`: 250 ms doubling, capped at 5 s, with jitter. */
+    delayMs?: (retry: number) => number;
+  };
 }
 
 /** S3 caps multipart uploads at 10,000 parts and presigned URLs at 7 days. */
@@ -84,8 +100,20 @@ function contentTypeOf(key: string): string {
   return TEXT_TYPES[ext] ?? "application/octet-stream";
 }
 
-/** The S3 error code (`NoSuchKey`, `AccessDenied`), else a Node errno (`ECONNREFUSED`), else the error's class name. */
+/**
+ * The status of an answer minio did not read: for 408, 429, 499, 500, 502, 503, 504 and 520 it
+ * throws `Error("Request failed after N retries: Error: Retryable HTTP status: 503")` without
+ * parsing the body, so the S3 code (SlowDown, InternalError) is lost and the status is all there is.
+ */
+function unreadStatusOf(e: unknown): number | undefined {
+  const m = e instanceof Error ? /^Request failed after \d+ retries: Error: Retryable HTTP status: (\d{3})$/.exec(e.message) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The S3 error code (`NoSuchKey`, `AccessDenied`), else `HTTP <status>` (above), else a Node errno (`ECONNREFUSED`), else the error's class name. */
 function codeOf(e: unknown): string {
+  const status = unreadStatusOf(e);
+  if (status !== undefined) return `HTTP ${status}`;
   if (typeof e === "object" && e !== null) {
     if ("code" in e && typeof e.code === "string" && e.code !== "") return e.code;
     if (e instanceof AggregateError && e.errors.length > 0) return codeOf(e.errors[0]);
@@ -95,6 +123,8 @@ function codeOf(e: unknown): string {
 }
 
 function messageOf(e: unknown): string {
+  const status = unreadStatusOf(e);
+  if (status !== undefined) return STATUS_CODES[status] ?? "";
   if (e instanceof AggregateError && e.message === "" && e.errors.length > 0) return messageOf(e.errors[0]);
   return e instanceof Error ? e.message : String(e);
 }
@@ -104,7 +134,22 @@ const CREDENTIALS = new Set(["AccessDenied", "InvalidAccessKeyId", "SignatureDoe
 const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE"]);
 const TLS = new Set(["DEPTH_ZERO_SELF_SIGNED_CERT", "SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "CERT_HAS_EXPIRED", "ERR_TLS_CERT_ALTNAME_INVALID"]);
 const REGION = new Set(["AuthorizationHeaderMalformed", "PermanentRedirect", "MovedPermanently", "TemporaryRedirect", "IllegalLocationConstraintException", "AuthorizationQueryParametersError"]);
-const BUSY = new Set(["SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"]);
+const BUSY = new Set(["SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "TooManyRequests"]);
+/** Connections that broke mid-request; ECONNREFUSED and ENOTFOUND are left out: they mean a wrong endpoint far more often than a blip. */
+const BROKEN = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABORTED", "EAI_AGAIN", "UND_ERR_SOCKET"]);
+
+/**
+ * A failure worth another try of the same request: the server busy or failing (SlowDown,
+ * InternalError, RequestTimeout..., or a 408, 429 or 5xx minio did not read), or the connection
+ * lost. Every other answer (403, 404, 400 InvalidRequest...) is final.
+ */
+function isTransient(e: unknown): boolean {
+  const code = codeOf(e);
+  return BUSY.has(code) || BROKEN.has(code) || unreadStatusOf(e) !== undefined;
+}
+
+/** An upload id in a query string, escaped as minio escapes it for completeMultipartUpload (its uploadPart and abortMultipartUpload take it as given). */
+const queryEscape = (s: string): string => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 export function createS3Storage(config: S3StorageConfig, options: S3StorageOptions): BlobStorage {
   const { bucket, region, partSize } = config;
@@ -116,6 +161,10 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
   const anonymous = config.accessKey === undefined || config.secretKey === undefined;
   const location = `s3://${bucket}${base === "" ? "" : `/${base}`} (${endpoint.origin})`;
   const clean = (text: string): string => redactText(text, secrets);
+  const attempts = Math.max(1, Math.floor(options.retry?.attempts ?? 4));
+  const delayMs = options.retry?.delayMs ?? backoffMs;
+  /** Transient errors given up on after every attempt, with the number of attempts (for the message). */
+  const gaveUp = new WeakMap<object, number>();
 
   function clientFor(ep: S3Endpoint, key: string): Client {
     try {
@@ -129,6 +178,9 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
         ...(config.accessKey !== undefined ? { accessKey: config.accessKey } : {}),
         ...(config.secretKey !== undefined ? { secretKey: config.secretKey } : {}),
         ...(config.sessionToken !== undefined ? { sessionToken: config.sessionToken } : {}),
+        // minio's own retry (one, for 5xx, 408 and 429 only) would replay what it was given even
+        // when that is a consumed stream, and prints to the console; `retrying` below does it.
+        retryOptions: { disableRetry: true },
       });
     } catch (e) {
       throw new InputError("config.invalid", clean(`cannot use ${key} ${ep.origin} with bucket ${bucket}: ${messageOf(e)}`), {
@@ -153,7 +205,7 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
     if (TLS.has(code)) return `the TLS certificate of ${endpoint.origin} is not trusted here: point NODE_EXTRA_CA_CERTS at its CA certificate`;
     if (code === "RequestTimeTooSkewed") return "this machine's clock is off: synchronise it (NTP); S3 refuses requests signed at the wrong time";
     if (REGION.has(code)) return `check storage.region (${region}) against the bucket's region, and storage.path_style (${config.pathStyle})`;
-    if (BUSY.has(code)) return "the server is overloaded or failing: retry later";
+    if (BUSY.has(code) || code.startsWith("HTTP ")) return "the server is overloaded or failing: retry later";
     if (code === "EntityTooSmall" || code === "EntityTooLarge") return "check storage.part_size";
     return undefined;
   }
@@ -163,14 +215,37 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
     const code = codeOf(e);
     const message = messageOf(e);
     const why = message === "" || message === code ? code : `${code}: ${message}`;
+    const tries = typeof e === "object" && e !== null ? gaveUp.get(e) : undefined;
     const hint = hintFor(code);
-    return new InfraError("storage.s3", clean(`cannot ${action} ${where(key)} at ${endpoint.origin}: ${why}`), hint === undefined ? {} : { hint: clean(hint) });
+    return new InfraError("storage.s3", clean(`cannot ${action} ${where(key)} at ${endpoint.origin}: ${why}${tries === undefined ? "" : ` (after ${tries} attempts)`}`), hint === undefined ? {} : { hint: clean(hint) });
   }
 
-  /** Runs one S3 call, turning what it throws into `failure`. */
+  /**
+   * Runs one replayable S3 request, again after a transient failure, up to `attempts` times; what
+   * it finally throws is the request's own error. Only for requests whose every try sends the
+   * same bytes: never one reading a stream.
+   */
+  async function retrying<T>(action: string, key: string | undefined, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (isCondaopsError(e) || !isTransient(e)) throw e;
+        if (attempt >= attempts) {
+          if (typeof e === "object" && e !== null && attempts > 1) gaveUp.set(e, attempts);
+          throw e;
+        }
+        const wait = Math.max(0, Math.round(delayMs(attempt)));
+        options.log?.(clean(`${codeOf(e)} from ${endpoint.origin} when trying to ${action} ${where(key)}; retrying in ${wait} ms (attempt ${attempt + 1} of ${attempts})`));
+        await sleep(wait);
+      }
+    }
+  }
+
+  /** Runs one replayable S3 request (`retrying`), turning what it throws into `failure`. */
   async function call<T>(action: string, key: string | undefined, fn: () => Promise<T>): Promise<T> {
     try {
-      return await fn();
+      return await retrying(action, key, fn);
     } catch (e) {
       if (isCondaopsError(e)) throw e;
       throw failure(action, key, e);
@@ -200,7 +275,7 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
     const p = (async (): Promise<void> => {
       let exists: boolean;
       try {
-        exists = await client.bucketExists(bucket);
+        exists = await retrying("reach", undefined, () => client.bucketExists(bucket));
       } catch (e) {
         // Keys that may read and write objects but not look at the bucket: let the operations tell.
         if (codeOf(e) === "AccessDenied") return;
@@ -213,7 +288,8 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
         });
       }
       try {
-        await client.makeBucket(bucket, region);
+        // Replayable: a retry after a lost answer is BucketAlreadyOwnedByYou.
+        await retrying("create", undefined, () => client.makeBucket(bucket, region));
       } catch (e) {
         const code = codeOf(e);
         if (code === "BucketAlreadyOwnedByYou") return; // another worker made it just now
@@ -235,9 +311,16 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
   /**
    * Uploads what `chunks` yields under `name`: one PUT when it fits in a part, else a multipart
    * upload that is aborted when anything fails. Errors of `chunks` itself pass through unchanged.
+   * A stream `chunks` is destroyed when the upload fails before reading it to the end.
    */
   async function upload(key: string, name: string, chunks: AsyncIterable<unknown> | Iterable<unknown>): Promise<StoredObject> {
-    await ensureBucket();
+    try {
+      await ensureBucket();
+    } catch (e) {
+      // Never read, so nothing else closes it (a file stream would keep its descriptor).
+      if (chunks instanceof Readable) chunks.destroy();
+      throw e;
+    }
     const hash = createHash("sha256");
     const headers = { "Content-Type": contentTypeOf(key) };
     let size = 0;
@@ -251,8 +334,9 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
         throw new InfraError("storage.s3", `cannot upload ${where(key)}: it needs more than ${MAX_PARTS} parts of ${partSize} bytes`, { hint: "raise storage.part_size" });
       }
       const md5 = createHash("md5").update(data).digest("base64");
-      const res = await call("upload", key, () =>
-        client.uploadPart({ bucketName: bucket, objectName: name, uploadID: encodeURIComponent(id), partNumber: part, headers: { "Content-Length": data.length, "Content-MD5": md5 } }, data),
+      // `data` is a Buffer: every attempt sends the same bytes.
+      const res = await call(`upload part ${part} of`, key, () =>
+        client.uploadPart({ bucketName: bucket, objectName: name, uploadID: queryEscape(id), partNumber: part, headers: { "Content-Length": data.length, "Content-MD5": md5 } }, data),
       );
       parts.push({ part, etag: res.etag });
     };
@@ -265,6 +349,7 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
         pendingBytes += data.length;
         // Only what is known not to be the last part goes now (the last may be short).
         while (pendingBytes > partSize) {
+          // A retry after a lost answer leaves an unused upload behind, as a failed abort does (the bucket's lifecycle rules remove it).
           uploadId ??= await call("start a multipart upload of", key, () => client.initiateNewMultipartUpload(bucket, name, headers));
           const all = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
           await sendPart(uploadId, all.subarray(0, partSize));
@@ -283,7 +368,7 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
     } catch (e) {
       if (uploadId !== undefined) {
         const id = uploadId;
-        await client.abortMultipartUpload(bucket, name, id).catch((abortError: unknown) => {
+        await retrying("abort the multipart upload of", key, () => client.abortMultipartUpload(bucket, name, queryEscape(id))).catch((abortError: unknown) => {
           options.log?.(`warning: ${failure("abort the multipart upload of", key, abortError).message}; the bucket's lifecycle rules must remove its parts`);
         });
       }
@@ -319,7 +404,7 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
   async function statObject(key: string, name: string): Promise<ObjectInfo | undefined> {
     await ensureBucket();
     try {
-      const info = await client.statObject(bucket, name);
+      const info = await retrying("stat", key, () => client.statObject(bucket, name));
       return { key, size: info.size, modified: info.lastModified };
     } catch (e) {
       if (NOT_FOUND.has(codeOf(e))) return undefined;
@@ -331,7 +416,8 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
     const name = objectName(key);
     await ensureBucket();
     try {
-      return await client.getObject(bucket, name);
+      // Only the request is retried; a body that breaks once it flows is the reader's error.
+      return await retrying("read", key, () => client.getObject(bucket, name));
     } catch (e) {
       if (NOT_FOUND.has(codeOf(e))) throw missing(key);
       throw failure("read", key, e);
@@ -342,7 +428,13 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
     location,
 
     async put(key: string, body: Buffer | string | Readable): Promise<StoredObject> {
-      const name = objectName(key);
+      let name: string;
+      try {
+        name = objectName(key);
+      } catch (e) {
+        if (body instanceof Readable) body.destroy();
+        throw e;
+      }
       return upload(key, name, body instanceof Readable ? body : [toBuffer(body)]);
     },
 
@@ -460,12 +552,14 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
       checkObjectPrefix(prefix);
       await ensureBucket();
       const strip = base === "" ? "" : `${base}/`;
-      const out: ObjectInfo[] = [];
+      let out: ObjectInfo[] = [];
       await call(
         "list",
         prefix === "" ? undefined : `${prefix}*`,
         () =>
           new Promise<void>((resolve, reject) => {
+            // A retried listing starts over.
+            out = [];
             const stream = client.listObjectsV2(bucket, `${strip}${prefix}`, true);
             stream.on("data", (item: BucketItem) => {
               if (item.name === undefined || !item.name.startsWith(strip)) return;
@@ -488,7 +582,7 @@ export function createS3Storage(config: S3StorageConfig, options: S3StorageOptio
       const name = objectName(key);
       await ensureBucket();
       try {
-        await client.removeObject(bucket, name);
+        await retrying("delete", key, () => client.removeObject(bucket, name));
       } catch (e) {
         if (NOT_FOUND.has(codeOf(e))) return;
         throw failure("delete", key, e);

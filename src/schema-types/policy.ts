@@ -188,7 +188,7 @@ export interface Build {
    */
   as_of?: "commit" | "none";
   /**
-   * What `condaops gc` (and every build, for the environments it built) removes. The current build and pinned builds are never removed; build.json always stays.
+   * What `condaops gc` (and every build, for the environments it built) removes. The current build and pinned builds are never removed; build.json always stays. A namespace's retention combines with the global one key by key: keep_last and keep_on_delete replace the global value only when the namespace writes them, and pinned adds to the global pins (a namespace cannot unpin a global pin).
    */
   retention?: {
     /**

@@ -49,8 +49,32 @@ function pinSeries(version: string): string {
 /** conda-store's three package lists, for conda and for pip alike. */
 const LISTS = ["default", "required", "included"] as const;
 
-/** Parses one level (global or a namespace); only what it sets, validated. */
-function readLevel(source: YamlSource, raw: RawLevel, at: YamlPath, findings: Finding[]): NamespacePolicy["overrides"] {
+type Retention = BuildSettings["retention"];
+
+/** Pins of both levels, in order, each once: a pin is a promise no level below may drop. */
+function unionPins(above: string[], below: string[]): string[] {
+  return [...new Set([...above, ...below])];
+}
+
+/**
+ * One level's `build.retention` over the retention of the level above (`inherited`), key by key:
+ * keep_last and keep_on_delete replace the inherited value only when written; pinned adds to it.
+ */
+function mergeRetention(inherited: Retention, written: NonNullable<Build["retention"]>): Retention {
+  const keepLast = written.keep_last ?? inherited.keepLast;
+  return {
+    ...(keepLast !== undefined ? { keepLast } : {}),
+    keepOnDelete: written.keep_on_delete ?? inherited.keepOnDelete,
+    pinned: unionPins(inherited.pinned, (written.pinned ?? []).map((c) => c.toLowerCase())),
+  };
+}
+
+/**
+ * Parses one level (global or a namespace); only what it sets, validated. `build.retention` is the
+ * exception: it is merged here, key by key, over `inherited` (the retention of the level above),
+ * because only this level knows which of its keys were written.
+ */
+function readLevel(source: YamlSource, raw: RawLevel, at: YamlPath, findings: Finding[], inherited: Retention): NamespacePolicy["overrides"] {
   const bad = (path: YamlPath, rule: string, message: string) => findings.push(findingAt(source, [...at, ...path], rule, message));
   const condaSpecs = (list: string[] | undefined, key: string): string[] | undefined => {
     list?.forEach((text, i) => {
@@ -141,25 +165,26 @@ function readLevel(source: YamlSource, raw: RawLevel, at: YamlPath, findings: Fi
     const build: Partial<BuildSettings> = {};
     if (b.artifacts) build.artifacts = [...new Set<ArtifactKind>(["lock", ...b.artifacts, "log"])];
     if (b.as_of) build.asOf = b.as_of;
-    if (b.retention) {
-      build.retention = {
-        ...(b.retention.keep_last !== undefined ? { keepLast: b.retention.keep_last } : {}),
-        keepOnDelete: b.retention.keep_on_delete ?? DEFAULT_POLICY.global.build.retention.keepOnDelete,
-        pinned: (b.retention.pinned ?? []).map((c) => c.toLowerCase()),
-      };
-    }
+    if (b.retention) build.retention = mergeRetention(inherited, b.retention);
     out.build = build;
   }
   return out;
 }
 
 function overlay(base: PolicyLevel, o: NamespacePolicy["overrides"]): PolicyLevel {
+  const retention = o.build?.retention;
   return {
     channels: { ...base.channels, ...o.channels },
     platforms: o.platforms ?? base.platforms,
     packages: { ...base.packages, ...o.packages },
     pip: { ...base.pip, ...o.pip },
-    build: { ...base.build, ...o.build },
+    build: {
+      ...base.build,
+      ...o.build,
+      // readLevel already merged a written retention over this base; merging again is a no-op for
+      // those, and keeps the base's keep_last and pins for overrides built some other way.
+      retention: retention ? { ...base.build.retention, ...retention, pinned: unionPins(base.build.retention.pinned, retention.pinned) } : base.build.retention,
+    },
   };
 }
 
@@ -169,13 +194,13 @@ export function readPolicy(source: YamlSource): PolicyResult {
   // The schema check above makes this cast true.
   const raw = source.value as RawPolicy;
   const findings: Finding[] = [];
-  const global = overlay(DEFAULT_POLICY.global, readLevel(source, raw, [], findings));
+  const global = overlay(DEFAULT_POLICY.global, readLevel(source, raw, [], findings, DEFAULT_POLICY.global.build.retention));
   const namespaces: Record<string, NamespacePolicy> = {};
   for (const [ns, level] of Object.entries(raw.namespaces ?? {})) {
     namespaces[ns] = {
       owners: level.owners ?? [],
       ...(level.description !== undefined ? { description: level.description } : {}),
-      overrides: readLevel(source, level, ["namespaces", ns], findings),
+      overrides: readLevel(source, level, ["namespaces", ns], findings, global.build.retention),
     };
   }
   if (findings.length > 0) return { findings };
@@ -191,7 +216,10 @@ export function readPolicy(source: YamlSource): PolicyResult {
   };
 }
 
-/** The rules for one namespace: the global level with the namespace's overrides, each replacing a list or map whole. */
+/**
+ * The rules for one namespace: the global level with the namespace's overrides, each replacing a
+ * list or map whole, except `build.retention`: merged key by key, pins the union of both levels.
+ */
 export function policyFor(policy: Policy, namespace: string): PolicyLevel {
   const ns = policy.namespaces[namespace];
   return ns ? overlay(policy.global, ns.overrides) : policy.global;

@@ -1,7 +1,8 @@
 // S3-compatible storage: the storage contract against s3rver (an S3 server in-process, on
 // 127.0.0.1) and, when TEST_S3_ENDPOINT names one, against a real server; then what only S3 has:
 // multipart uploads seen on the wire, presigned URLs (for a public endpoint too), bucket creation,
-// the build-log spool, secrets kept out of every error. s3rver does not check SigV4 signatures, so
+// the build-log spool, retries of transient failures (faults injected in front of s3rver), secrets
+// kept out of every error. s3rver does not check SigV4 signatures, so
 // minio's signing is checked against AWS's published example and an independent implementation.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -9,7 +10,8 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -39,9 +41,53 @@ interface Recorded {
   method: string;
   path: string;
   query: URLSearchParams;
+  /** The query as sent, undecoded. */
+  rawQuery: string;
   host: string;
   length: number | undefined;
+  /** The injected fault that answered instead of s3rver. */
+  fault?: string;
 }
+
+/** An answer the recording server gives instead of s3rver's. */
+interface Answer {
+  label: string;
+  answer: (req: IncomingMessage, res: ServerResponse) => void;
+}
+interface Fault extends Answer {
+  when: (r: Recorded) => boolean;
+  times: number;
+  hits: number;
+}
+/** Faults in front of s3rver: each answers the first `times` requests `when` matches. */
+const faults: Fault[] = [];
+function inject(when: (r: Recorded) => boolean, times: number, answer: Answer): Fault {
+  const fault = { ...answer, when, times, hits: 0 };
+  faults.push(fault);
+  return fault;
+}
+/** Runs `answer` once the request's body has been read, as a server answering a PUT does. */
+const afterBody = (req: IncomingMessage, answer: () => void): void => {
+  req.on("end", answer);
+  req.resume();
+};
+/** An S3 error response: XML for the requests that have a body, MinIO's headers for HEAD. */
+function s3Error(status: number, code: string): Answer {
+  return {
+    label: `${status} ${code}`,
+    answer: (req, res) =>
+      afterBody(req, () => {
+        if (req.method === "HEAD") {
+          res.writeHead(status, { "x-minio-error-code": code, "x-minio-error-desc": "injected" }).end();
+          return;
+        }
+        res.writeHead(status, { "content-type": "application/xml" });
+        res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected ${code}</Message><RequestId>fault</RequestId></Error>`);
+      }),
+  };
+}
+/** The connection dropped without an answer (ECONNRESET, "socket hang up", for the client). */
+const reset: Answer = { label: "reset", answer: (req) => afterBody(req, () => req.socket.destroy()) };
 
 let dataDir: string;
 let server: Server;
@@ -71,7 +117,22 @@ before(async () => {
   server = await listen((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     const length = req.headers["content-length"];
-    requests.push({ method: req.method ?? "", path: decodeURIComponent(url.pathname), query: url.searchParams, host: req.headers.host ?? "", length: length === undefined ? undefined : Number(length) });
+    const recorded: Recorded = {
+      method: req.method ?? "",
+      path: decodeURIComponent(url.pathname),
+      query: url.searchParams,
+      rawQuery: url.search.slice(1),
+      host: req.headers.host ?? "",
+      length: length === undefined ? undefined : Number(length),
+    };
+    requests.push(recorded);
+    const fault = faults.find((f) => f.hits < f.times && f.when(recorded));
+    if (fault) {
+      fault.hits++;
+      recorded.fault = fault.label;
+      fault.answer(req, res);
+      return;
+    }
     handle(req, res);
   });
   port = portOf(server);
@@ -227,6 +288,166 @@ test("S3: a body failing after some parts aborts the multipart upload and keeps 
   // s3rver does not implement AbortMultipartUpload: the failed abort is a warning, not the error.
   assert.ok(logs.every((l) => /^warning: cannot abort the multipart upload/.test(l)), logs.join("\n"));
   assert.equal((await storage.getBuffer("m/x.bin")).toString(), "old");
+});
+
+// --- retries -------------------------------------------------------------------------------------
+
+/** No waiting between attempts, so the tests run fast; the attempts are the default (4). */
+const FAST = { delayMs: () => 1 };
+
+test("S3: a multipart upload whose requests fail transiently (SlowDown, InternalError, a reset) retries each and completes", async () => {
+  const config = s3Config();
+  const logs: string[] = [];
+  const storage = createS3Storage(config, { spoolDir: await spoolDir(), log: (l) => logs.push(l), retry: FAST });
+  const name = `/contract/${config.prefix}/r/big.bin`;
+  const part = (n: number) => (r: Recorded) => r.path === name && r.method === "PUT" && r.query.get("partNumber") === String(n);
+  inject((r) => r.path === name && r.method === "POST" && r.query.has("uploads"), 1, s3Error(503, "SlowDown"));
+  inject(part(1), 2, s3Error(503, "SlowDown"));
+  inject(part(2), 1, s3Error(500, "InternalError"));
+  inject(part(3), 1, reset);
+  inject((r) => r.path === name && r.method === "POST" && r.query.has("uploadId"), 1, s3Error(503, "SlowDown"));
+  const body = randomBytes(2 * PART + 1000);
+  const from = requests.length;
+  assert.equal((await storage.put("r/big.bin", Readable.from([body]))).sha256, sha256(body));
+  const wire = requests.slice(from).filter((r) => r.path === name);
+  assert.deepEqual(
+    wire.map((r) => `${r.method} ${r.query.has("uploads") ? "start" : (r.query.get("partNumber") ?? "complete")} ${r.fault ?? "ok"}`),
+    [
+      "POST start 503 SlowDown",
+      "POST start ok",
+      "PUT 1 503 SlowDown",
+      "PUT 1 503 SlowDown",
+      "PUT 1 ok",
+      "PUT 2 500 InternalError",
+      "PUT 2 ok",
+      "PUT 3 reset",
+      "PUT 3 ok",
+      "POST complete 503 SlowDown",
+      "POST complete ok",
+    ],
+  );
+  assert.deepEqual(
+    wire.filter((r) => r.query.has("partNumber")).map((r) => r.length),
+    [PART, PART, PART, PART, PART, 1000, 1000],
+    "a retried part sends the whole part again",
+  );
+  assert.equal(new Set(wire.filter((r) => r.query.has("uploadId")).map((r) => r.query.get("uploadId"))).size, 1, "one upload, never restarted");
+  assert.deepEqual(await storage.getBuffer("r/big.bin"), body);
+  assert.equal(logs.length, 6, logs.join("\n"));
+  // minio does not read the body of a 503 (or 500): the status is what the message can name.
+  assert.match(logs[0] as string, /^HTTP 503 from http:\/\/127\.0\.0\.1:\d+ when trying to start a multipart upload of object r\/big\.bin in bucket contract under t\d+\/; retrying in 1 ms \(attempt 2 of 4\)$/);
+  assert.match(logs.join("\n"), /ECONNRESET from .* upload part 3 of object r\/big\.bin/);
+});
+
+test("S3: a single PUT, GET, stat, list and delete are retried after SlowDown, RequestTimeout and a reset", async () => {
+  const config = s3Config();
+  const storage = createS3Storage(config, { spoolDir: await spoolDir(), retry: FAST });
+  const name = `/contract/${config.prefix}/r/small.txt`;
+  const on = (method: string) => (r: Recorded) => r.path === name && r.method === method;
+  const listing = (r: Recorded) => r.path === "/contract" && r.method === "GET" && r.query.get("prefix") === `${config.prefix}/r/`;
+  const faultsOf = (from: number) => requests.slice(from).filter((r) => r.fault !== undefined).map((r) => `${r.method} ${r.fault}`);
+
+  let from = requests.length;
+  inject(on("PUT"), 1, s3Error(400, "RequestTimeout"));
+  inject(on("PUT"), 1, reset);
+  await storage.put("r/small.txt", "small");
+  assert.deepEqual(faultsOf(from), ["PUT 400 RequestTimeout", "PUT reset"]);
+  assert.equal(requests.slice(from).filter(on("PUT")).length, 3);
+
+  from = requests.length;
+  inject(on("GET"), 2, s3Error(503, "SlowDown"));
+  inject(on("HEAD"), 1, s3Error(503, "SlowDown"));
+  inject(listing, 1, s3Error(500, "InternalError"));
+  assert.equal((await storage.getBuffer("r/small.txt")).toString(), "small");
+  assert.equal((await storage.stat("r/small.txt"))?.size, 5);
+  assert.deepEqual((await storage.list("r/")).map((o) => o.key), ["r/small.txt"], "a retried listing starts over: nothing twice");
+  assert.deepEqual(faultsOf(from), ["GET 503 SlowDown", "GET 503 SlowDown", "HEAD 503 SlowDown", "GET 500 InternalError"]);
+
+  from = requests.length;
+  inject(on("DELETE"), 1, s3Error(503, "SlowDown"));
+  await storage.delete("r/small.txt");
+  assert.deepEqual(faultsOf(from), ["DELETE 503 SlowDown"]);
+  assert.equal(await storage.stat("r/small.txt"), undefined);
+});
+
+test("S3: other 4xx are answers, never retried; a transient failure on every attempt gives up after the last one", async () => {
+  const config = s3Config();
+  const storage = createS3Storage(config, { spoolDir: await spoolDir(), retry: { ...FAST, attempts: 3 } });
+  const name = (key: string) => `/contract/${config.prefix}/${key}`;
+
+  for (const [key, status, code] of [["f/denied", 403, "AccessDenied"], ["f/bad", 400, "InvalidRequest"], ["f/big", 400, "EntityTooLarge"]] as const) {
+    inject((r) => r.path === name(key) && r.method === "PUT", 1, s3Error(status, code));
+    const from = requests.length;
+    await assert.rejects(storage.put(key, "x"), (e: unknown) => {
+      assert.ok(e instanceof InfraError);
+      assert.match(e.message, new RegExp(`cannot upload object ${key} .*: ${code}: injected ${code}$`));
+      return true;
+    });
+    assert.equal(requests.slice(from).filter((r) => r.path === name(key)).length, 1, `${code} was not retried`);
+  }
+
+  // A denied part: not retried, and the upload is aborted.
+  inject((r) => r.path === name("f/part") && r.method === "PUT" && r.query.has("partNumber"), 1, s3Error(403, "AccessDenied"));
+  let from = requests.length;
+  await assert.rejects(storage.put("f/part", Readable.from([Buffer.alloc(PART + 1)])), /cannot upload part 1 of object f\/part .*AccessDenied/);
+  assert.deepEqual(
+    requests.slice(from).filter((r) => r.path === name("f/part")).map((r) => `${r.method} ${r.fault ?? "ok"}`),
+    ["POST ok", "PUT 403 AccessDenied", "DELETE ok"],
+  );
+
+  inject((r) => r.path === name("f/busy") && r.method === "PUT", 10, s3Error(503, "SlowDown"));
+  from = requests.length;
+  await assert.rejects(storage.put("f/busy", "x"), (e: unknown) => {
+    assert.ok(e instanceof InfraError);
+    assert.match(e.message, /cannot upload object f\/busy .*: HTTP 503: Service Unavailable \(after 3 attempts\)$/);
+    assert.match(e.hint ?? "", /overloaded or failing/);
+    return true;
+  });
+  assert.equal(requests.slice(from).filter((r) => r.path === name("f/busy")).length, 3);
+});
+
+test("S3: parts and the abort carry the upload id escaped alike, as completeMultipartUpload does", async () => {
+  const config = s3Config();
+  const storage = createS3Storage(config, { spoolDir: await spoolDir(), retry: FAST });
+  const name = `/contract/${config.prefix}/u/odd.bin`;
+  const id = "a+b/c=d";
+  inject((r) => r.path === name && r.method === "POST" && r.query.has("uploads"), 1, {
+    label: "initiated",
+    answer: (req, res) =>
+      afterBody(req, () => {
+        res.writeHead(200, { "content-type": "application/xml" });
+        res.end(`<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><Bucket>contract</Bucket><Key>x</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`);
+      }),
+  });
+  inject((r) => r.path === name && r.method === "PUT", 1, s3Error(404, "NoSuchUpload"));
+  inject((r) => r.path === name && r.method === "DELETE", 1, { label: "aborted", answer: (req, res) => afterBody(req, () => res.writeHead(204).end()) });
+  const from = requests.length;
+  await assert.rejects(storage.put("u/odd.bin", Readable.from([Buffer.alloc(PART + 1)])), /NoSuchUpload/);
+  const wire = requests.slice(from).filter((r) => r.path === name && r.query.has("uploadId"));
+  assert.deepEqual(
+    wire.map((r) => [r.method, r.query.get("uploadId"), /(?:^|&)uploadId=([^&]*)/.exec(r.rawQuery)?.[1]]),
+    [
+      ["PUT", id, "a%2Bb%2Fc%3Dd"],
+      ["DELETE", id, "a%2Bb%2Fc%3Dd"],
+    ],
+  );
+});
+
+test("S3: put destroys a stream body it never reads (no bucket, a bad key): its file is closed", async () => {
+  const dir = await spoolDir();
+  const file = join(dir, "body.bin");
+  await writeFile(file, "body");
+  const storage = createS3Storage(s3Config({ bucket: "no-bucket-for-streams" }), { spoolDir: dir, retry: FAST });
+  const body = createReadStream(file);
+  const closed = new Promise<void>((resolve) => body.on("close", () => resolve()));
+  await assert.rejects(storage.put("s/x", body), /the bucket no-bucket-for-streams does not exist/);
+  await closed;
+  assert.equal(body.destroyed, true);
+
+  const other = createReadStream(file);
+  await assert.rejects(storage.put("../x", other), { code: "storage.key" });
+  assert.equal(other.destroyed, true);
+  await rm(dir, { recursive: true, force: true });
 });
 
 // --- presigned URLs -------------------------------------------------------------------------------

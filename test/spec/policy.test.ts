@@ -78,6 +78,33 @@ namespaces:
   assert.deepEqual(policyFor(p, "other").packages.included, ["ipykernel", "pip"]);
 });
 
+test("a namespace's build.retention merges key by key over the global one, and keeps the global pins", () => {
+  const p = ok(`
+build:
+  retention: {keep_last: 5, keep_on_delete: [lock, log], pinned: [3F2A9C1E07]}
+namespaces:
+  ds: {build: {retention: {keep_last: 2}}}
+  geo: {build: {retention: {keep_on_delete: [lock], pinned: [abcdef1, 3f2a9c1e07]}}}
+  ml: {build: {as_of: none}}
+`);
+  assert.deepEqual(policyFor(p, "ds").build.retention, { keepLast: 2, keepOnDelete: ["lock", "log"], pinned: ["3f2a9c1e07"] }, "keep_last replaced; keep_on_delete and the pin inherited, not the defaults");
+  assert.deepEqual(policyFor(p, "geo").build.retention, { keepLast: 5, keepOnDelete: ["lock"], pinned: ["3f2a9c1e07", "abcdef1"] }, "pins are the union of both levels, each once");
+  assert.deepEqual(policyFor(p, "ml").build.retention, p.global.build.retention, "a namespace that does not write retention inherits it whole");
+  assert.deepEqual(policyFor(p, "other").build.retention, p.global.build.retention);
+});
+
+test("a namespace's retention over the default global one uses the defaults for what it does not write", () => {
+  const p = ok("namespaces:\n  ds: {build: {retention: {pinned: [abcdef1]}}}\n");
+  assert.deepEqual(policyFor(p, "ds").build.retention, { keepOnDelete: DEFAULT_POLICY.global.build.retention.keepOnDelete, pinned: ["abcdef1"] });
+  assert.deepEqual(p.global.build.retention, DEFAULT_POLICY.global.build.retention);
+});
+
+test("policyFor keeps the global pins and keep_last even for overrides that repeat neither", () => {
+  const global = { ...DEFAULT_POLICY.global, build: { ...DEFAULT_POLICY.global.build, retention: { keepLast: 3, keepOnDelete: ["lock" as const], pinned: ["3f2a9c1e07"] } } };
+  const policy: Policy = { ...DEFAULT_POLICY, global, namespaces: { ds: { owners: [], overrides: { build: { retention: { keepOnDelete: ["log"], pinned: [] } } } } } };
+  assert.deepEqual(policyFor(policy, "ds").build.retention, { keepLast: 3, keepOnDelete: ["log"], pinned: ["3f2a9c1e07"] });
+});
+
 // Schema rules of the policy: a good and a bad case each.
 const cases: [string, string, string, RegExp, number][] = [
   ["unknown top-level keys", "admins: [a]\n", "admin: [a]\n", /unknown key "admin"/, 1],
