@@ -149,7 +149,7 @@ export interface ApprovalRule {
 export interface NamespacePolicy {
   owners: string[];
   description?: string;
-  /** Only the parts the namespace sets; each replaces the global value whole. */
+  /** Only the parts the namespace sets; each replaces the global value whole, except build.retention, merged key by key (pins add up). */
   overrides: Partial<{
     channels: Partial<PolicyLevel["channels"]>;
     platforms: Platform[];
