@@ -23,4 +23,4 @@ export const ARTIFACT_MAKERS: Partial<Record<ArtifactKind, ArtifactMaker>> = {
 /** Kinds every build publishes whatever the policy says: the next build's minimal-change solve needs the lock, and a build without its log cannot be debugged. */
 export const ALWAYS_PUBLISHED: readonly ArtifactKind[] = ["lock", "log"];
 
-export type { ArtifactFile, ArtifactInput, ArtifactMaker } from "./types.ts";
+export type { ArtifactFile, ArtifactInput, ArtifactMaker, StoredArtifact } from "./types.ts";

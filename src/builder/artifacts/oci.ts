@@ -6,16 +6,30 @@
  * and without root (src/builder/oci/). The layer's files have mtime 0, so it depends on the
  * environment only; the configuration is dated by the commit (sourceDate) and labelled with it,
  * so a rebuild of a commit gives the same image digest and another commit another one.
+ *
+ * `make` builds the image and leaves its layout in the scratch folder; the push is `afterStored`,
+ * once the build has stored everything, so a build that fails never tags an image (the registry
+ * may keep a failed push's blobs, untagged: the manifest and its tag go last).
  */
 import { createReadStream } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { specHash } from "../../spec/spec-hash.ts";
 import { ARCHIVE_FILE, buildOciArchive } from "../oci/build-image.ts";
+import type { Descriptor } from "../oci/descriptors.ts";
 import { ociPlatform } from "../oci/image-config.ts";
 import { pushReference } from "../oci/image-reference.ts";
 import { pushImage } from "../oci/push.ts";
 import { sourceDate } from "./source-date.ts";
 import type { ArtifactMaker } from "./types.ts";
+
+/** Left in the maker's workDir by `make` for `afterStored`: the image to push. */
+const PENDING_PUSH = "push.json";
+
+interface PendingPush {
+  layoutDir: string;
+  manifest: Descriptor;
+}
 
 export const ociArtifact: ArtifactMaker = {
   kind: "oci",
@@ -54,13 +68,28 @@ export const ociArtifact: ArtifactMaker = {
       log: input.log,
     });
     if (target) {
-      await pushImage(image.layoutDir, image.manifest, target, {
-        credentials: input.oci.credentials,
-        insecureRegistries: input.oci.insecureRegistries,
-        ...(input.signal ? { signal: input.signal } : {}),
-        log: input.log,
-      });
+      const pending: PendingPush = { layoutDir: image.layoutDir, manifest: image.manifest };
+      await writeFile(join(input.workDir, PENDING_PUSH), JSON.stringify(pending));
     }
     return [{ kind: "oci", file: ARCHIVE_FILE, platform: installed.platform, body: () => createReadStream(image.path) }];
+  },
+
+  async afterStored(input, stored) {
+    if (!input.oci.push || !stored.some((s) => s.kind === "oci")) return [];
+    let pending: PendingPush;
+    try {
+      pending = JSON.parse(await readFile(join(input.workDir, PENDING_PUSH), "utf8")) as PendingPush;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return []; // make() skipped this platform
+      throw e;
+    }
+    const target = pushReference(input.oci.push, input.namespace, input.name, input.commit);
+    const pushed = await pushImage(pending.layoutDir, pending.manifest, target, {
+      credentials: input.oci.credentials,
+      insecureRegistries: input.oci.insecureRegistries,
+      ...(input.signal ? { signal: input.signal } : {}),
+      log: input.log,
+    });
+    return [pushed.reference];
   },
 };

@@ -1,7 +1,9 @@
 /**
  * Every artifact kind has the same small interface (a maker), so adding one (pack, oci, sbom) is
  * adding one file and a line in `index.ts`. A maker turns what the build produced into files;
- * publishing them (storage, rows) is the build job's business.
+ * publishing them (storage, rows) is the build job's business. A maker that also publishes
+ * outside the artifact store (the image to a registry) does that in `afterStored`, which the build
+ * calls only once every object of the build is stored, so a build that fails never publishes there.
  */
 import type { Readable } from "node:stream";
 import type { Lock } from "../lock/types.ts";
@@ -27,6 +29,7 @@ export interface ArtifactInput {
   /** The package cache root (extracted packages with their original placeholders). */
   cacheDir: string;
   oci: OciConfig;
+  /** Aborted when the build is canceled or another artifact of the build failed: stop early. */
   signal?: AbortSignal;
   log(line: string): void;
 }
@@ -39,9 +42,28 @@ export interface ArtifactFile {
   body: Buffer | string | (() => Readable);
 }
 
+/** One file a maker returned, as the build stored it. */
+export interface StoredArtifact {
+  kind: ArtifactKind;
+  file: string;
+  platform: string | null;
+  /** Its storage key (`builds/<ns>/<name>/<commit>/<kind>/<file>`). */
+  key: string;
+  size: number;
+  sha256: string;
+}
+
 export interface ArtifactMaker {
   kind: ArtifactKind;
   /** Needs an installed prefix (pack, oci): skipped with a log line when the host platform is not a target. */
   needsPrefix: boolean;
   make(input: ArtifactInput): Promise<ArtifactFile[]>;
+  /**
+   * Publishing outside the artifact store, called once every object of the build is stored
+   * (build.json too) and before any row is written: a failure fails the build and its stored
+   * objects are removed. `input` is the one `make` had, its `workDir` still there; `stored` is
+   * every maker's stored files, in key order (what build.json lists). Returns what it published
+   * (`host/repo@sha256:...`) for the build's log.
+   */
+  afterStored?(input: ArtifactInput, stored: readonly StoredArtifact[]): Promise<string[] | void>;
 }

@@ -1,16 +1,22 @@
 /**
- * One build: one environment at one commit, from a queued row to succeeded or failed.
+ * One build: one environment at one commit, from a queued row to succeeded, failed or canceled.
  *
  *   lock     committed `<ns>/<name>.lock.yml` verbatim when its spec hash matches, else a solve as
  *            of the commit's date, keeping the current build's versions where the spec allows
  *   install  into `<state>/builds/<env-hash-12>-<name>/`, or reuse it when an earlier build
  *            with the same environment hash made it; permissions applied
- *   publish  every artifact stored first, rows written after (a row never points at nothing);
- *            the log streamed to storage while the build runs
+ *   publish  the artifacts made in parallel (the first failure aborts the others) and stored,
+ *            build.json (listing them in key order) after them; then what goes beyond the store
+ *            (a maker's `afterStored`: the image pushed to a registry), once every object is
+ *            stored; rows written last (a row never points at nothing). The log is streamed to
+ *            storage while the build runs
  *   current  the row marked succeeded and current, then the pin and `envs/` symlinks swapped
  *
  * Any failure marks the build failed with the reason in its log and `error` column, removes the
- * objects this attempt stored (other than its log) and leaves the previous build current.
+ * objects this attempt stored (other than its log) and leaves the previous build current. A
+ * cancel (services.signal, Ctrl-C) does the same but marks it canceled: checked before each step,
+ * and a step it interrupts (a maker's abort error) ends canceled too, not failed; once the
+ * registry push succeeded, the build is finished regardless.
  */
 import { mkdir, mkdtemp, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
@@ -24,6 +30,7 @@ import type { ArtifactRow, BuildPackageRow, BuildRow } from "../../store/types.t
 import type { ArtifactKind } from "../../spec/types.ts";
 import type { StoredObject } from "../../blobs/storage.ts";
 import { ALWAYS_PUBLISHED, ARTIFACT_MAKERS } from "../artifacts/index.ts";
+import type { ArtifactInput, ArtifactMaker, StoredArtifact } from "../artifacts/index.ts";
 import { missingLicenses, packageStem } from "../artifacts/package-licenses.ts";
 import { artifactKey, buildKeyPrefix } from "../artifacts/artifact-key.ts";
 import { redactText } from "../channels/redact.ts";
@@ -70,6 +77,15 @@ class ArtifactFailed extends Error {
     super(`${kind} artifact: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.hint = isCondaopsError(cause) ? cause.hint : undefined;
   }
+}
+
+/** `e` is (or was caused by) the abort of `signal`: a consequence of another failure or of Ctrl-C, not a failure of its own. */
+function causedByAbort(e: unknown, signal: AbortSignal): boolean {
+  for (let c: unknown = e, depth = 0; c !== undefined && c !== null && depth < 8; depth++) {
+    if (c === signal.reason || c instanceof Canceled || (c instanceof Error && c.name === "AbortError")) return true;
+    c = c instanceof Error ? c.cause : undefined;
+  }
+  return false;
 }
 
 function requestedNames(deps: readonly string[]): Set<string> {
@@ -145,6 +161,41 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
     }
   };
 
+  /**
+   * One phase of artifact work running in parallel (making, publishing): its own signal, aborted
+   * by the build's (Ctrl-C) and by the first failure, so the others stop instead of finishing work
+   * that cleanup would delete. Resolves once every task settled; throws the first real failure
+   * (not the aborts it caused), or Canceled when the build's signal was aborted.
+   */
+  const inArtifactPhase = async (run: (signal: AbortSignal, failed: (kind: ArtifactKind, e: unknown) => void) => Promise<void>): Promise<void> => {
+    const phase = new AbortController();
+    const cancel = () => phase.abort(new Canceled("canceled"));
+    if (services.signal?.aborted) cancel();
+    services.signal?.addEventListener("abort", cancel, { once: true });
+    let first: ArtifactFailed | undefined;
+    let anyFailed = false;
+    const failed = (kind: ArtifactKind, e: unknown): void => {
+      anyFailed = true;
+      if (!phase.signal.aborted) {
+        first = new ArtifactFailed(kind, e);
+        log.line(`${kind}: failed, stopping the other artifacts`);
+        phase.abort(first);
+      } else if (!causedByAbort(e, phase.signal)) {
+        log.line(`FAILED too: ${new ArtifactFailed(kind, e).message}`);
+      }
+    };
+    try {
+      await run(phase.signal, failed);
+    } finally {
+      services.signal?.removeEventListener("abort", cancel);
+    }
+    if (anyFailed && services.signal?.aborted) {
+      if (first) log.line(`FAILED before the cancel: ${first.message}`);
+      throw new Canceled("canceled");
+    }
+    if (first) throw first;
+  };
+
   try {
     log.line(`build ${job.build.id} attempt ${job.build.attempt} (${job.build.reason}) of ${label} on ${services.worker}`);
     log.line(`commit ${commit.sha} by ${commit.authorName} at ${commit.date}: ${commit.message.split("\n")[0] ?? ""}`);
@@ -166,7 +217,7 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
     if (!platform) {
       log.line(`this machine (${services.hostPlatform ?? "unknown platform"}) is not one of the targets (${lock.platforms.join(", ")}): publishing the lock without installing`);
     } else {
-      built = await step("install", () => prefixForBuild(services, lock, target, platform, hashes[platform] as string, (l) => log.line(l)));
+      built = await step("install", () => prefixForBuild(services, lock, target, platform, hashes[platform] as string, (l) => log.line(l), job.build.id));
     }
     const installed = built && { prefix: built.prefix, platform: built.platform, environmentHash: built.environmentHash };
     const reusedPrefix = built?.reused ?? false;
@@ -185,59 +236,65 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
       license: p.license ?? licenses.get(packageStem(p)) ?? null,
       requested: requested.has(p.name.toLowerCase()),
     }));
+    const made: StoredArtifact[] = [];
+    const afterStored: { kind: ArtifactKind; hook: NonNullable<ArtifactMaker["afterStored"]>; input: ArtifactInput }[] = [];
     await step("artifacts", async () => {
       const kinds = new Set([...ALWAYS_PUBLISHED, ...target.settings.artifacts]);
       const pending = [...kinds].filter((k) => k !== "log" && ARTIFACT_MAKERS[k] === undefined);
       if (pending.length > 0) log.line(`not made by this version of condaops yet: ${pending.join(", ")}`);
       await mkdir(workRoot, { recursive: true });
-      const makeOne = async (kind: ArtifactKind): Promise<void> => {
-        const maker = ARTIFACT_MAKERS[kind];
-        if (!maker) return;
-        if (maker.needsPrefix && !installed) {
-          log.line(`${kind}: skipped (nothing installed on this platform)`);
-          return;
-        }
-        checkCanceled();
-        const t = Date.now();
-        const files = await maker.make({
-          namespace: target.namespace,
-          name: target.name,
-          commit: commit.sha,
-          commitDate: commit.date,
-          effective: target.effective,
-          lock,
-          ...(lockText !== undefined ? { lockText } : {}),
-          ...(installed ? { installed } : {}),
-          repository: job.repositoryIdentity,
-          workDir: await mkdtemp(join(workRoot, `${kind}-`)),
-          cacheDir: services.config.cacheDir,
-          oci: services.config.oci,
-          ...(services.signal ? { signal: services.signal } : {}),
-          log: (l) => log.line(l),
-        });
-        for (const f of files) {
-          const key = artifactKey(keyPrefix, f.kind, f.file);
-          const obj = await blobs.put(key, typeof f.body === "function" ? f.body() : f.body);
-          stored.push(obj);
-          rows.push({ buildId: job.build.id, kind: f.kind, key, size: obj.size, sha256: obj.sha256, platform: f.platform });
-          log.line(`${f.kind}: ${key} (${obj.size} bytes, sha256 ${obj.sha256.slice(0, 12)})`);
-        }
-        timings[`artifact.${kind}`] = Date.now() - t;
-      };
-      // In parallel (a pack and an image are each seconds of compression); every maker settles
-      // before the first failure is reported, so cleanup never races a store still in flight.
-      const results = await Promise.allSettled([...kinds].map(async (kind) => {
-        try {
-          await makeOne(kind);
-        } catch (e) {
-          if (e instanceof Canceled) throw e;
-          throw new ArtifactFailed(kind, e);
-        }
-      }));
-      const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => r.reason as unknown);
-      for (const f of failures) if (f instanceof ArtifactFailed && failures.length > 1) log.line(`FAILED: ${f.message}`);
-      if (failures.length > 0) throw failures.find((f) => f instanceof Canceled) ?? failures[0];
+      await inArtifactPhase(async (signal, failed) => {
+        const makeOne = async (kind: ArtifactKind): Promise<void> => {
+          const maker = ARTIFACT_MAKERS[kind];
+          if (!maker) return;
+          if (maker.needsPrefix && !installed) {
+            log.line(`${kind}: skipped (nothing installed on this platform)`);
+            return;
+          }
+          signal.throwIfAborted();
+          const t = Date.now();
+          const input: ArtifactInput = {
+            namespace: target.namespace,
+            name: target.name,
+            commit: commit.sha,
+            commitDate: commit.date,
+            effective: target.effective,
+            lock,
+            ...(lockText !== undefined ? { lockText } : {}),
+            ...(installed ? { installed } : {}),
+            repository: job.repositoryIdentity,
+            workDir: await mkdtemp(join(workRoot, `${kind}-`)),
+            cacheDir: services.config.cacheDir,
+            oci: services.config.oci,
+            signal,
+            log: (l) => log.line(l),
+          };
+          const files = await maker.make(input);
+          for (const f of files) {
+            // Another artifact failed (or Ctrl-C) while this one was made: nothing more to upload.
+            signal.throwIfAborted();
+            const key = artifactKey(keyPrefix, f.kind, f.file);
+            const obj = await blobs.put(key, typeof f.body === "function" ? f.body() : f.body);
+            stored.push(obj);
+            rows.push({ buildId: job.build.id, kind: f.kind, key, size: obj.size, sha256: obj.sha256, platform: f.platform });
+            made.push({ kind: f.kind, file: f.file, platform: f.platform, key, size: obj.size, sha256: obj.sha256 });
+            log.line(`${f.kind}: ${key} (${obj.size} bytes, sha256 ${obj.sha256.slice(0, 12)})`);
+          }
+          if (maker.afterStored) afterStored.push({ kind, hook: maker.afterStored.bind(maker), input });
+          timings[`artifact.${kind}`] = Date.now() - t;
+        };
+        // In parallel (a pack and an image are each seconds of compression); the first failure
+        // aborts the others, and every maker settles before it is reported, so cleanup never
+        // races a store still in flight.
+        await Promise.all([...kinds].map((kind) => makeOne(kind).catch((e: unknown) => failed(kind, e))));
+      });
+      // Ctrl-C while the makers ran, even if each finished: nothing is published yet.
+      checkCanceled();
     });
+    // build.json lists the artifacts in key order, not in the order the makers finished.
+    const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    rows.sort(byKey);
+    made.sort(byKey);
 
     const finishedAt = new Date();
     timings.total = finishedAt.getTime() - started;
@@ -267,12 +324,39 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
     stored.push(recordObj);
     rows.push({ buildId: job.build.id, kind: "build.json", key: recordKey, size: recordObj.size, sha256: recordObj.sha256, platform: null });
 
-    // 4. record: rows only now that every object is stored; from here on nothing is deleted
+    // 4. beyond the store (the image pushed to a registry): only now that every object is stored,
+    // so a build that fails never publishes there; a failure here still removes them.
     checkCanceled();
+    const elsewhere: string[] = [];
+    if (afterStored.length > 0) {
+      await step("publish", () =>
+        inArtifactPhase(async (signal, failed) => {
+          await Promise.all(
+            afterStored.map(async ({ kind, hook, input }) => {
+              try {
+                signal.throwIfAborted();
+                const t = Date.now();
+                for (const ref of (await hook({ ...input, signal }, made)) ?? []) {
+                  elsewhere.push(ref);
+                  log.line(`${kind}: published ${ref}`);
+                }
+                timings[`publish.${kind}`] = Date.now() - t;
+              } catch (e) {
+                failed(kind, e);
+              }
+            }),
+          );
+        }),
+      );
+      timings.total = Date.now() - started;
+    }
+
+    // 5. record: rows only now that everything is published (a cancel that came after a
+    // successful push no longer stops the build); from here on nothing is deleted
     await store.addPackages(job.build.id, packageRows);
     for (const r of rows) await store.addArtifact(r);
     published = true;
-    log.line(`published ${rows.length} artifacts to ${blobs.location}; succeeded in ${(timings.total / 1000).toFixed(1)} s`);
+    log.line(`published ${rows.length} artifacts to ${blobs.location}${elsewhere.length > 0 ? ` and ${elsewhere.join(", ")}` : ""}; succeeded in ${(timings.total / 1000).toFixed(1)} s`);
     const logObj = await log.close();
     await store.addArtifact({ buildId: job.build.id, kind: "log", key: logObj.key, size: logObj.size, sha256: logObj.sha256, platform: null });
     clearInterval(heartbeat);
@@ -283,7 +367,7 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
     });
     RUNNING.delete(job.build.id);
 
-    // 5. current: the database decides (under a row lock, never rolling back to an older commit),
+    // 6. current: the database decides (under a row lock, never rolling back to an older commit),
     // then the links follow it. A link that cannot be swapped is repaired from the database by
     // the next start (reconcileLinks); it does not undo a succeeded build.
     const current = await store.setCurrentIfNewer(job.build.environmentId, build.id);
@@ -303,7 +387,8 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
   } catch (e) {
     clearInterval(heartbeat);
     RUNNING.delete(job.build.id);
-    const canceled = e instanceof Canceled;
+    // Ctrl-C surfaces as Canceled at a step's start, or as the abort error of a step it interrupted.
+    const canceled = e instanceof Canceled || (services.signal?.aborted === true && causedByAbort(e, services.signal));
     const message = canceled ? "canceled" : redactText(e instanceof Error ? e.message : String(e), secrets);
     const hintText = isCondaopsError(e) || e instanceof ArtifactFailed ? e.hint : undefined;
     const hint = hintText ? ` (${redactText(hintText, secrets)})` : "";

@@ -1,10 +1,11 @@
 // The `oci` artifact from real installed prefixes (the fixture universe, installed by condaops):
 // an image archive that skopeo and umoci accept, whose environment is moved to
 // /opt/conda/envs/<name> (its programs print that prefix), reproducible across reinstalls,
-// pushed to a real registry and built on a base image pulled from it.
+// pushed to a real registry (by afterStored, once the build stored everything, never by make)
+// and built on a base image pulled from it.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,7 +13,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ociArtifact } from "../../../src/builder/artifacts/oci.ts";
-import type { ArtifactFile, ArtifactInput } from "../../../src/builder/artifacts/types.ts";
+import type { ArtifactFile, ArtifactInput, StoredArtifact } from "../../../src/builder/artifacts/types.ts";
 import { createRepodataGateway } from "../../../src/builder/channels/repodata-gateway.ts";
 import { installLock } from "../../../src/builder/install/install.ts";
 import { environmentHash } from "../../../src/builder/lock/environment-hash.ts";
@@ -169,21 +170,39 @@ test("non-linux platforms are skipped with a log line", async () => {
   assert.match(logs.join("\n"), /oci: skipped: images are made for linux platforms, this build installed osx-arm64/);
 });
 
-test("pushed to <push>/<namespace>/<name>:<commit> on a real registry, on a base image pulled from it", { skip: toolMissing("docker-registry", "skopeo") }, async () => {
+test("pushed to <push>/<namespace>/<name>:<commit> on a real registry by afterStored, not by make; on a base image pulled from it", { skip: toolMissing("docker-registry", "skopeo") }, async () => {
   const registry = await startRegistry();
   try {
     const base = await makeBaseLayout(join(work, "base"));
     execFileSync("skopeo", ["copy", "--quiet", "--dest-tls-verify=false", `oci:${base.dir}:${base.tag}`, `docker://${registry.host}/images/base:1`]);
     const logs: string[] = [];
     const oci = { base: `${registry.host}/images/base:1`, push: `${registry.host}/condaops`, credentials: [], insecureRegistries: [registry.host] };
-    const files = await ociArtifact.make(input({ oci, logs }));
+    const made = input({ oci, logs });
+    const files = await ociArtifact.make(made);
     const { digest, layers } = await manifestOf(await save(files[0] as ArtifactFile, join(work, "pushed.oci.tar")));
     assert.equal(layers[0], base.layerDigest, "the base layer first");
+    const tagged = `docker://${registry.host}/condaops/team/env:${COMMIT_A}`;
+    const inspect = () => spawnSync("skopeo", ["inspect", "--tls-verify=false", tagged], { encoding: "utf8" });
+    assert.notEqual(inspect().status, 0, "make() pushes nothing: the build may still fail");
+    assert.ok(!logs.some((l) => l.includes("pushed")), logs.join("\n"));
+
+    // The build calls the hook once every artifact is stored, with make()'s input (its workDir still there).
+    assert.ok(ociArtifact.afterStored, "the oci maker pushes after storing");
+    const stored: StoredArtifact[] = [{ kind: "oci", file: "image.oci.tar", platform: "linux-64", key: `builds/team/env/${COMMIT_A}/oci/image.oci.tar`, size: 1, sha256: "0".repeat(64) }];
     const reference = `${registry.host}/condaops/team/env@${digest}`;
+    assert.deepEqual(await ociArtifact.afterStored(made, stored), [reference]);
     assert.ok(logs.some((l) => l.includes(`pushed ${registry.host}/condaops/team/env:${COMMIT_A} as ${reference}`)), logs.join("\n"));
     execFileSync("skopeo", ["copy", "--quiet", "--src-tls-verify=false", `docker://${reference}`, `dir:${join(work, "pulled")}`]);
-    const tag = JSON.parse(execFileSync("skopeo", ["inspect", "--tls-verify=false", `docker://${registry.host}/condaops/team/env:${COMMIT_A}`], { encoding: "utf8" })) as { Digest: string };
+    const pulled = JSON.parse(await readFile(join(work, "pulled", "manifest.json"), "utf8")) as { layers: { digest: string }[] };
+    assert.deepEqual(pulled.layers.map((l) => l.digest), layers, "pulled back by digest: the image that was made");
+    const tag = JSON.parse(inspect().stdout) as { Digest: string };
     assert.equal(tag.Digest, digest);
+
+    // Nothing of this maker stored (the build skipped it or the platform is not linux): nothing pushed.
+    assert.deepEqual(await ociArtifact.afterStored({ ...made, commit: COMMIT_B }, []), []);
+    const other = input({ oci, installed: { prefix: prefixA, platform: "osx-arm64", environmentHash: hash } });
+    assert.deepEqual(await ociArtifact.make(other), []);
+    assert.deepEqual(await ociArtifact.afterStored(other, stored), []);
   } finally {
     await registry.stop();
   }
