@@ -51,6 +51,7 @@ export const ociArtifact: ArtifactMaker = {
       prefix: installed.prefix,
       name: input.name,
       platform: installed.platform,
+      cacheDir: input.cacheDir,
       workDir: join(input.workDir, "oci"),
       title: `${input.namespace}/${input.name}`,
       revision: input.commit,

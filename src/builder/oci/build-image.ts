@@ -30,6 +30,8 @@ export interface OciBuildOptions {
   name: string;
   /** The environment's conda platform (`linux-64`). */
   platform: string;
+  /** The package cache root the prefix was installed from: binaries are rewritten from their originals there (relocation/binary-originals.ts). */
+  cacheDir?: string;
   /** A folder to work in: the layout and the archive go into a new folder under it. */
   workDir: string;
   /** `org.opencontainers.image.title` (`namespace/name`); default `name`. */
@@ -108,9 +110,9 @@ export async function buildOciArchive(o: OciBuildOptions): Promise<OciBuildResul
   o.signal?.throwIfAborted();
   const started = Date.now();
   const layerTmp = layout.tempPath();
-  const layer = await writeEnvironmentLayer({ prefix: o.prefix, target, platform: o.platform, out: layerTmp, ...(o.gzipLevel !== undefined ? { gzipLevel: o.gzipLevel } : {}), ...(o.signal ? { signal: o.signal } : {}), log });
+  const layer = await writeEnvironmentLayer({ prefix: o.prefix, target, platform: o.platform, out: layerTmp, ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}), ...(o.gzipLevel !== undefined ? { gzipLevel: o.gzipLevel } : {}), ...(o.signal ? { signal: o.signal } : {}), log });
   await rename(layerTmp, layout.blobPath(layer.digest));
-  log(`oci: environment layer ${layer.digest} (${layer.size} bytes, ${layer.entries} entries, ${layer.relocated} files moved to ${target}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(`oci: environment layer ${layer.digest} (${layer.size} bytes, ${layer.entries} entries, ${layer.relocated} files moved to ${target}, ${layer.fromPackage} of them binaries from the package cache's originals) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const labels: Record<string, string> = { [LABELS.title]: o.title ?? o.name, [LABELS.platform]: o.platform };
   if (o.revision) labels[LABELS.revision] = o.revision;

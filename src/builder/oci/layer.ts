@@ -7,6 +7,9 @@
  * the same bytes wherever the same environment is built; the compressed blob is too for the same
  * zlib build (Node version). One file at a time is in memory: files over 1 MiB stream from disk,
  * except those that must be rewritten (they carry the prefix, and are small in practice).
+ * Binary-placeholder files are rewritten from the package cache's original when it is verified to
+ * be what was installed (relocation/binary-originals.ts), else from the installed copy; both give
+ * the same bytes where both work, so the layer does not depend on which was available.
  */
 import { createHash } from "node:crypto";
 // Walking and reading small files are synchronous: a promise round trip through the thread pool
@@ -16,10 +19,11 @@ import { createWriteStream, lstatSync, readdirSync, readFileSync, readlinkSync }
 import { readFile, rename, rm } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { createGzip, constants as zlib } from "node:zlib";
-import { InputError } from "../../errors.ts";
+import { InfraError, InputError } from "../../errors.ts";
 import { fileChanged, fileChunks, writeTar } from "../archive/tar-writer.ts";
+import { binaryPlaceholderFiles, verifiedOriginal } from "../relocation/binary-originals.ts";
 import { DigestCounter } from "./digest.ts";
-import { normalizeHistory, readPrefixRecords, relocateContent, relocateLink, relocateRecord } from "./relocate.ts";
+import { normalizeHistory, readPrefixRecords, relocateContent, relocateLink, relocateOriginal, relocateRecord } from "./relocate.ts";
 import type { FileMode, RelocateOptions, Rewritten } from "./relocate.ts";
 
 /** gzip level of the environment layer: zlib's default trade-off; fixed, since the level changes the bytes. */
@@ -32,6 +36,8 @@ export interface LayerOptions {
   target: string;
   /** The environment's conda platform. */
   platform: string;
+  /** The package cache root, where originals of binary-placeholder files are looked for too (besides conda-meta's `extracted_package_dir`). */
+  cacheDir?: string;
   /** The gzip file to write (through a temporary name in the same folder). */
   out: string;
   gzipLevel?: number;
@@ -48,6 +54,8 @@ export interface LayerResult {
   /** Entries written, and files rewritten for the new prefix. */
   entries: number;
   relocated: number;
+  /** Of the relocated files, the binaries rewritten from the package's original (its long placeholder). */
+  fromPackage: number;
 }
 
 type Kind = "dir" | "file" | "link";
@@ -104,15 +112,39 @@ export async function writeEnvironmentLayer(o: LayerOptions): Promise<LayerResul
 
   // conda-meta sorts before most of the files it describes: the new sha256 of every rewritten
   // file is computed first (one extra read of those files only).
+  // Binary-placeholder files whose verified original is in the package cache are rewritten from
+  // it (the path is kept, the original read again when the file is written).
   const rewritten = new Map<string, Rewritten>();
+  const originals = new Map<string, { path: string; placeholder: string }>();
+  const placeholders = binaryPlaceholderFiles(o.prefix, o.cacheDir);
+  const sha256 = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
   const modeOf = (e: Entry): FileMode | undefined => (e.kind === "file" ? relocate.get(e.rel) : undefined);
   for (const e of entries) {
     const mode = modeOf(e);
     if (mode === undefined) continue;
     o.signal?.throwIfAborted();
-    const data = relocateContent(await readFile(join(o.prefix, e.rel)), e.rel, mode, moved);
-    rewritten.set(e.rel, { sha256: createHash("sha256").update(data).digest("hex"), size: data.length });
+    const installed = await readFile(join(o.prefix, e.rel));
+    const file = mode === "binary" ? placeholders.get(e.rel) : undefined;
+    const original = file ? verifiedOriginal(installed, file, moved.from) : undefined;
+    let data: Buffer;
+    if (file && original) {
+      originals.set(e.rel, { path: original.path, placeholder: file.placeholder });
+      data = relocateOriginal(original.data, e.rel, file.placeholder, moved);
+    } else {
+      data = relocateContent(installed, e.rel, mode, moved);
+    }
+    rewritten.set(e.rel, { sha256: sha256(data), size: data.length });
   }
+  /** A rewritten file's content, as its conda-meta record (written before it) describes it. */
+  const moveFile = async (rel: string, mode: FileMode): Promise<Buffer> => {
+    const original = originals.get(rel);
+    const from = original?.path ?? join(o.prefix, rel);
+    const data = original ? relocateOriginal(await readFile(from), rel, original.placeholder, moved) : relocateContent(await readFile(from), rel, mode, moved);
+    if (sha256(data) !== rewritten.get(rel)?.sha256) {
+      throw new InfraError("oci.file-changed", `${from} changed while the image was made`, { hint: "nothing may write into the environment or the package cache while the image is made; try again" });
+    }
+    return data;
+  };
 
   const diff = new DigestCounter();
   const blob = new DigestCounter();
@@ -138,7 +170,7 @@ export async function writeEnvironmentLayer(o: LayerOptions): Promise<LayerResul
           const record = meta !== undefined ? records.get(meta) : undefined;
           if (mode !== undefined) {
             relocated++;
-            await tar.file(entry, relocateContent(await readFile(abs), e.rel, mode, moved));
+            await tar.file(entry, await moveFile(e.rel, mode));
           } else if (record) {
             const text = relocateRecord(record, rewritten);
             if (text === undefined) await tar.fileFrom(entry, e.size, fileChunks(abs, e.size));
@@ -159,5 +191,5 @@ export async function writeEnvironmentLayer(o: LayerOptions): Promise<LayerResul
   } finally {
     await rm(tmp, { force: true });
   }
-  return { digest: blob.digest(), size: blob.bytes, diffId: diff.digest(), entries: entries.length + targetDirs(o.target).length, relocated };
+  return { digest: blob.digest(), size: blob.bytes, diffId: diff.digest(), entries: entries.length + targetDirs(o.target).length, relocated, fromPackage: originals.size };
 }

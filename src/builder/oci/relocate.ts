@@ -5,7 +5,10 @@
  * placeholder (`paths_data.paths[]` with `prefix_placeholder` and `file_mode`) plus the python
  * entry points the installer wrote (they name the build's python); they are rewritten with the
  * installer's own functions, the build prefix playing the placeholder (text: every occurrence;
- * binary: NUL-padded C strings, so the new prefix may not be longer). conda-meta records follow:
+ * binary: NUL-padded C strings, so the new prefix may not be longer). A binary whose original the
+ * package cache still has (relocation/binary-originals.ts) is rewritten from that original
+ * instead, the package's own placeholder (255 bytes for conda-build's) playing the placeholder,
+ * so a short build prefix does not limit the image's. conda-meta records follow:
  * `sha256_in_prefix` of rewritten files, and package-cache paths pointing where a conda at
  * `/opt/conda` keeps its cache; `history` dates become the epoch, so that the layer depends on the
  * environment only, never on when or where it was installed.
@@ -83,14 +86,37 @@ export interface RelocateOptions {
   platform: string;
 }
 
-/** The content of `rel` (a file conda-meta lists) for the new prefix; an InputError names the file when it cannot be moved. */
+/**
+ * The content of `rel` (a file conda-meta lists) for the new prefix, from its installed copy; an
+ * InputError names the file when it cannot be moved (a binary whose build prefix is shorter than
+ * the image's: only when the package cache had no usable original, see relocateOriginal).
+ */
 export function relocateContent(data: Buffer, rel: string, mode: FileMode, o: RelocateOptions): Buffer {
   try {
     return rewritePrefix(data, { placeholder: o.from, prefix: o.to, mode, platform: o.platform });
   } catch (e) {
     if (e instanceof InputError) {
-      throw new InputError("oci.prefix-too-long", `${rel}: the image prefix ${o.to} (${Buffer.byteLength(o.to)} bytes) is longer than the build prefix ${o.from} (${Buffer.byteLength(o.from)} bytes) it replaces in this binary file`, {
-        hint: "a binary's embedded prefix can only be replaced by one no longer than it: build into a longer prefix (state folder) or use a shorter environment name",
+      throw new InputError(
+        "oci.prefix-too-long",
+        `${rel}: the image prefix ${o.to} (${Buffer.byteLength(o.to)} bytes) is longer than the build prefix ${o.from} (${Buffer.byteLength(o.from)} bytes) it replaces in this binary file, and the package cache has no original of it with the package's own placeholder (missing, or not what was installed)`,
+        {
+          hint: "a binary's embedded prefix can only be replaced by one no longer than it: keep the package cache the environment was installed from, build into a longer prefix (state folder), or use a shorter environment name",
+          cause: e,
+        },
+      );
+    }
+    throw e;
+  }
+}
+
+/** The content of the binary-placeholder file `rel` for the new prefix, from the package's original (binary-originals.ts's verifiedOriginal) with its `placeholder`. */
+export function relocateOriginal(original: Buffer, rel: string, placeholder: string, o: RelocateOptions): Buffer {
+  try {
+    return rewritePrefix(original, { placeholder, prefix: o.to, mode: "binary", platform: o.platform });
+  } catch (e) {
+    if (e instanceof InputError) {
+      throw new InputError("oci.prefix-too-long", `${rel}: the image prefix ${o.to} (${Buffer.byteLength(o.to)} bytes) is longer than the package's binary placeholder (${Buffer.byteLength(placeholder)} bytes) in this file`, {
+        hint: "a binary's embedded prefix can only be replaced by one no longer than its placeholder: use a shorter environment name",
         cause: e,
       });
     }

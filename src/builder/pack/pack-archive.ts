@@ -29,9 +29,8 @@ import { InfraError, InputError, isCondaopsError } from "../../errors.ts";
 import { fileChanged, fileChunks, writeTar } from "../archive/tar-writer.ts";
 import type { TarEntry, TarWriter } from "../archive/tar-writer.ts";
 import { CONDAOPS_VERSION } from "../../version.ts";
-import { replaceBinary } from "../install/prefix-replace.ts";
-import { binaryPlaceholderFiles } from "./binary-originals.ts";
-import type { BinaryPlaceholderFile } from "./binary-originals.ts";
+import { binaryPlaceholderFiles, verifiedOriginal } from "../relocation/binary-originals.ts";
+import type { BinaryPlaceholderFile } from "../relocation/binary-originals.ts";
 import { condaUnpackScript } from "./conda-unpack.ts";
 import { MANIFEST_FORMAT, MANIFEST_PATH, PACK_DIR, PYC_SOURCES_PATH, STATE_PATH, UNPACK_SCRIPT_PATH, maxPrefixOf, serializeManifest } from "./pack-manifest.ts";
 import type { BinaryRewrite, PackManifest, PycDrop, TextRewrite } from "./pack-manifest.ts";
@@ -196,21 +195,7 @@ class Packer {
 
   /** The package's original when it is exactly what the installed file was made from. */
   private fromPackage(installed: Buffer, p: BinaryPlaceholderFile): Buffer | undefined {
-    for (const candidate of p.originals) {
-      let original: Buffer;
-      try {
-        if (statSync(candidate).size !== installed.length) continue;
-        original = readFileSync(candidate);
-      } catch {
-        continue;
-      }
-      try {
-        if (replaceBinary(original, p.placeholder, this.opts.prefix).equals(installed)) return original;
-      } catch {
-        // the build prefix did not fit the placeholder: this is not what was installed
-      }
-    }
-    return undefined;
+    return verifiedOriginal(installed, p, this.opts.prefix)?.data;
   }
 
   private recordBinary(path: string, mode: number, data: Buffer): void {

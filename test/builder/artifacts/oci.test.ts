@@ -2,10 +2,12 @@
 // an image archive that skopeo and umoci accept, whose environment is moved to
 // /opt/conda/envs/<name> (its programs print that prefix), reproducible across reinstalls,
 // pushed to a real registry (by afterStored, once the build stored everything, never by make)
-// and built on a base image pulled from it.
+// and built on a base image pulled from it. Installed at a path shorter than the image's, its
+// binaries are rewritten from the package cache's originals.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -21,6 +23,7 @@ import type { Lock } from "../../../src/builder/lock/types.ts";
 import { createPackageCache } from "../../../src/builder/package/package-cache.ts";
 import { solveEnvironment } from "../../../src/builder/solve/solve.ts";
 import { DEFAULT_VIRTUAL_PACKAGES } from "../../../src/config/index.ts";
+import { InputError } from "../../../src/errors.ts";
 import type { EffectiveSpec } from "../../../src/spec/types.ts";
 import { serveChannels } from "../../fixtures/channel.ts";
 import type { ChannelServer } from "../../fixtures/channel.ts";
@@ -40,6 +43,7 @@ let work: string;
 let lock: Lock;
 let effective: EffectiveSpec;
 let hash: string;
+let deps: string[];
 /** Two installs of the same lock in different state folders, as two workers' rebuilds would make. */
 let prefixA: string;
 let prefixB: string;
@@ -48,7 +52,7 @@ before(async () => {
   universe = await sharedUniverse();
   server = await serveChannels(universe.dir);
   work = await mkdtemp(join(tmpdir(), "condaops-oci-artifact-"));
-  const deps = ["python 3.11.*", "requests", "hello-prefix", "linkdemo", ...(universe.hasCompiler ? ["prefix-bin"] : [])];
+  deps = ["python 3.11.*", "requests", "hello-prefix", "linkdemo", ...(universe.hasCompiler ? ["prefix-bin"] : [])];
   effective = effectiveSpec(server.url, deps, { namespace: "team", name: "env", description: "test environment" });
   lock = (await solveEnvironment(effective, { gateway: createRepodataGateway({ cacheDir: join(work, "cache") }), virtualPackages: DEFAULT_VIRTUAL_PACKAGES })).lock;
   hash = environmentHash(lock, "linux-64");
@@ -205,5 +209,51 @@ test("pushed to <push>/<namespace>/<name>:<commit> on a real registry by afterSt
     assert.deepEqual(await ociArtifact.afterStored(other, stored), []);
   } finally {
     await registry.stop();
+  }
+});
+
+test("installed at a path shorter than /opt/conda/envs/<name>: binaries come from the package cache's originals; without them, a clear error", async (t) => {
+  if (!universe.hasCompiler) return t.skip("no C compiler (cc) on this machine: the fixture universe has no binary-placeholder package prefix-bin");
+  const skip = toolMissing("umoci");
+  if (skip) return t.skip(skip);
+  const short = await mkdtemp("/tmp/o");
+  try {
+    const prefix = join(short, "e");
+    assert.ok(Buffer.byteLength(prefix) < Buffer.byteLength(TARGET), `${prefix} is shorter than ${TARGET}`);
+    // A cache of its own: its original of prefix-bin is removed below.
+    const cacheDir = join(short, "c");
+    await installLock(lock, { prefix, platform: "linux-64", cache: createPackageCache({ root: cacheDir }), concurrency: 4, linkScripts: false, requested: deps });
+    const installed = { prefix, platform: "linux-64", environmentHash: hash };
+
+    const logs: string[] = [];
+    const archive = await save((await ociArtifact.make(input({ installed, cacheDir, logs })))[0] as ArtifactFile, join(work, "short.oci.tar"));
+    assert.match(logs.join("\n"), /oci: environment layer .* [1-9]\d* of them binaries from the package cache's originals/);
+    const layout = join(work, "short-layout");
+    await mkdir(layout);
+    execFileSync("tar", ["-xf", archive, "-C", layout]);
+    const bundle = join(work, "short-bundle");
+    execFileSync("umoci", ["unpack", "--rootless", "--image", `${layout}:${COMMIT_A}`, bundle]);
+    const env = join(bundle, "rootfs", "opt", "conda", "envs", "env");
+    assert.equal(execFileSync(join(env, "bin", "prefix-bin"), { encoding: "utf8" }).trim(), `${TARGET}/share/prefix-bin/data`);
+    assert.equal(execFileSync("sh", [join(env, "bin", "hello-prefix")], { encoding: "utf8" }).trim(), TARGET);
+    assert.deepEqual(await filesContaining(env, prefix), [], "no trace of the build prefix");
+    const meta = (await readdir(join(env, "conda-meta"))).find((f) => f.startsWith("prefix-bin-") && f.endsWith(".json")) ?? "";
+    const record = JSON.parse(await readFile(join(env, "conda-meta", meta), "utf8")) as { paths_data: { paths: { _path: string; sha256_in_prefix?: string }[] } };
+    const exe = await readFile(join(env, "bin", "prefix-bin"));
+    assert.equal(record.paths_data.paths.find((p) => p._path === "bin/prefix-bin")?.sha256_in_prefix, createHash("sha256").update(exe).digest("hex"), "conda-meta describes the image's file");
+    // The layer is the one a long build prefix gives (prefixA, rewritten the same way).
+    const fromA = await manifestOf(await save((await ociArtifact.make(input()))[0] as ArtifactFile, join(work, "a-again.oci.tar")));
+    assert.deepEqual((await manifestOf(archive)).layers, fromA.layers, "the same layer as an install at a longer path");
+
+    // Without the original (the package's folder gone from the cache), the installed copy's short prefix limits the image's.
+    const [pkg, ...others] = (await readdir(join(cacheDir, "pkgs"), { withFileTypes: true })).filter((d) => d.isDirectory() && d.name.startsWith("prefix-bin-"));
+    assert.ok(pkg && others.length === 0, "one extracted prefix-bin in the cache");
+    await rm(join(cacheDir, "pkgs", pkg.name), { recursive: true });
+    await assert.rejects(
+      ociArtifact.make(input({ installed, cacheDir })),
+      (e: unknown) => e instanceof InputError && e.code === "oci.prefix-too-long" && e.message.includes("bin/prefix-bin") && e.message.includes(prefix) && e.message.includes("package cache has no original"),
+    );
+  } finally {
+    await rm(short, { recursive: true, force: true });
   }
 });

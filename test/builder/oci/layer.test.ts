@@ -1,10 +1,11 @@
 // The environment layer: moved to /opt/conda/envs/<name> (text and binary placeholders, entry
 // points, absolute symlinks, conda-meta), reproducible (two installs in different folders give
-// the same bytes), and refusing a binary it cannot patch.
+// the same bytes), binaries rewritten from the package cache's originals (so a short build
+// prefix does not limit the image's), and refusing a binary it cannot patch.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -21,6 +22,32 @@ after(async () => {
 });
 
 const TARGET = "/opt/conda/envs/demo";
+const sha = (b: Buffer | undefined): string => createHash("sha256").update(b ?? Buffer.alloc(0)).digest("hex");
+
+/** A conda-build-like binary placeholder, long enough for any image prefix (and short enough for the fixture's 255-byte C string). */
+const LONG_PLACEHOLDER = "/opt/conda-bld/demo_1700000000000/_h_env_".padEnd(200, "placehold_");
+
+/** The fixture binary as the package shipped it: the C string holds `placeholder` instead of the prefix. */
+function binaryWith(placeholder: string): Buffer {
+  const cstr = Buffer.alloc(PLACEHOLDER_LENGTH);
+  cstr.write(`${placeholder}/share/data`);
+  return Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 1, 2, 3]), cstr, Buffer.from([0, 9, 9, 9])]);
+}
+
+/**
+ * Makes the prefix's binary come from a package with LONG_PLACEHOLDER (its conda-meta says so)
+ * and, when `cacheDir` is given, puts that package's original at `<cacheDir>/pkgs/demo-1.0-0`.
+ */
+async function withLongPlaceholder(prefix: string, cacheDir?: string): Promise<void> {
+  const file = join(prefix, "conda-meta", "demo-1.0-0.json");
+  const record = JSON.parse(await readFile(file, "utf8")) as { paths_data: { paths: { _path: string; prefix_placeholder?: string }[] } };
+  for (const p of record.paths_data.paths) if (p._path === "lib/libdemo.so.1.0") p.prefix_placeholder = LONG_PLACEHOLDER;
+  await writeFile(file, `${JSON.stringify(record, null, 2)}\n`);
+  if (cacheDir) {
+    await mkdir(join(cacheDir, "pkgs", "demo-1.0-0", "lib"), { recursive: true });
+    await writeFile(join(cacheDir, "pkgs", "demo-1.0-0", "lib", "libdemo.so.1.0"), binaryWith(LONG_PLACEHOLDER));
+  }
+}
 
 test("the layer holds the prefix at /opt/conda/envs/<name>, moved there", async () => {
   const prefix = join(work, "builds", "a1b2c3d4e5f6-demo");
@@ -72,7 +99,6 @@ test("the layer holds the prefix at /opt/conda/envs/<name>, moved there", async 
   assert.equal(record.extracted_package_dir, "/opt/conda/pkgs/demo-1.0-0");
   assert.equal(record.package_tarball_full_path, "/opt/conda/pkgs/demo-1.0-0.conda");
   assert.equal(record.link.source, "/opt/conda/pkgs/demo-1.0-0");
-  const sha = (b: Buffer | undefined) => createHash("sha256").update(b ?? Buffer.alloc(0)).digest("hex");
   assert.equal(record.paths_data.paths.find((p) => p._path === "bin/hello")?.sha256_in_prefix, sha(get("bin/hello")?.data));
   assert.equal(record.paths_data.paths.find((p) => p._path === "lib/libdemo.so.1.0")?.sha256_in_prefix, sha(bin));
   const tool = record.paths_data.paths.find((p) => p._path === "bin/tool");
@@ -112,4 +138,59 @@ test("a folder without conda-meta is not an environment", async () => {
     writeEnvironmentLayer({ prefix: work, target: TARGET, platform: "linux-64", out: join(work, "x.tar.gz") }).then(() => undefined),
     (e: unknown) => e instanceof InputError && e.code === "oci.no-conda-meta",
   );
+});
+
+test("a binary whose original is in the package cache is rewritten from it: the image prefix may be longer than the build prefix", async () => {
+  const short = await mkdtemp("/tmp/o");
+  try {
+    const prefix = join(short, "p");
+    assert.ok(Buffer.byteLength(prefix) < Buffer.byteLength(TARGET), `${prefix} is shorter than ${TARGET}`);
+    await makePrefix(prefix);
+    const cacheDir = join(short, "c");
+    await withLongPlaceholder(prefix, cacheDir);
+    const r = await writeEnvironmentLayer({ prefix, target: TARGET, platform: "linux-64", cacheDir, out: join(work, "short.tar.gz") });
+    assert.equal(r.relocated, 3);
+    assert.equal(r.fromPackage, 1, "the binary came from the package's original");
+    const entries = await readTar(await readFile(join(work, "short.tar.gz")));
+    const get = (rel: string) => entries.find((e) => e.header.name === `opt/conda/envs/demo/${rel}`);
+    const bin = get("lib/libdemo.so.1.0")?.data as Buffer;
+    assert.equal(bin.indexOf(`${TARGET}/share/data\0`), 7);
+    assert.ok(bin.subarray(7 + `${TARGET}/share/data`.length, 7 + PLACEHOLDER_LENGTH).every((b) => b === 0), "NUL-padded");
+    assert.deepEqual(bin.subarray(7 + PLACEHOLDER_LENGTH), Buffer.from([0, 9, 9, 9]));
+    for (const e of entries) assert.ok(!e.data.includes(prefix), `${e.header.name} still names the build prefix`);
+    const record = JSON.parse(get("conda-meta/demo-1.0-0.json")?.data.toString() ?? "{}") as { paths_data: { paths: { _path: string; sha256_in_prefix?: string }[] } };
+    assert.equal(record.paths_data.paths.find((p) => p._path === "lib/libdemo.so.1.0")?.sha256_in_prefix, sha(bin), "conda-meta describes the image's file");
+
+    // The same environment installed at a long path, rewritten from its installed copy (no cache): the same layer.
+    const long = join(work, "a", "rather", "long", "state", "folder", "builds", "0123456789ab-demo");
+    await makePrefix(long);
+    await withLongPlaceholder(long);
+    const l = await writeEnvironmentLayer({ prefix: long, target: TARGET, platform: "linux-64", out: join(work, "long-installed.tar.gz") });
+    assert.equal(l.fromPackage, 0);
+    assert.equal(l.diffId, r.diffId, "from the original or the installed copy: the same bytes");
+    assert.equal(l.digest, r.digest);
+  } finally {
+    await rm(short, { recursive: true, force: true });
+  }
+});
+
+test("without a usable original in the cache, a build prefix shorter than the image prefix is still refused clearly", async () => {
+  const short = await mkdtemp("/tmp/o");
+  try {
+    const prefix = join(short, "p");
+    await makePrefix(prefix);
+    const cacheDir = join(short, "c");
+    await withLongPlaceholder(prefix);
+    const refused = (e: unknown): boolean => e instanceof InputError && e.code === "oci.prefix-too-long" && e.message.includes("lib/libdemo.so.1.0") && e.message.includes("package cache has no original");
+    await assert.rejects(writeEnvironmentLayer({ prefix, target: TARGET, platform: "linux-64", cacheDir, out: join(work, "no-original.tar.gz") }), refused, "no original in the cache");
+    // An original that is not what was installed (another build of the package) is not used.
+    await withLongPlaceholder(prefix, cacheDir);
+    const other = binaryWith(LONG_PLACEHOLDER);
+    other[other.length - 1] = 8;
+    await writeFile(join(cacheDir, "pkgs", "demo-1.0-0", "lib", "libdemo.so.1.0"), other);
+    await assert.rejects(writeEnvironmentLayer({ prefix, target: TARGET, platform: "linux-64", cacheDir, out: join(work, "other-original.tar.gz") }), refused, "a different original");
+    assert.deepEqual((await readdir(work)).filter((n) => n.endsWith("original.tar.gz") || n.endsWith("original.tar.gz.tmp")), []);
+  } finally {
+    await rm(short, { recursive: true, force: true });
+  }
 });

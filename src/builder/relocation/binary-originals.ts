@@ -1,23 +1,27 @@
 /**
- * Binary files with a prefix placeholder, and where their originals are.
+ * Binary files with a prefix placeholder, and where their originals are. Shared by the pack
+ * artifact (pack/pack-archive.ts: conda-unpack rewrites the original where the pack is unpacked)
+ * and the OCI image (oci/layer.ts: the original is rewritten for `/opt/conda/envs/<name>`).
  *
  * A binary can only take a prefix that fits the C string it was written into: an installed copy
  * holds the build prefix (here `<state>/builds/<hash>-<name>`, often short), so rewriting it from
- * there would cap every unpack location at that length. The package cache still has the file as
+ * there would cap every new location at that length. The package cache still has the file as
  * the package shipped it, with conda-build's placeholder (255 bytes for modern packages), so the
- * pack stores that original instead and records the placeholder's strings: any reasonable new
- * prefix then fits, as if the package had been installed there directly. The original is used
- * only when rewriting it for the build prefix gives, byte for byte, the installed file (so a file
- * changed after installing, or a cache entry that is gone or different, falls back to the
- * installed copy and its shorter limit).
+ * pack and the image start from that original instead: any reasonable new prefix then fits, as if
+ * the package had been installed there directly. The original is used only when rewriting it for
+ * the build prefix gives, byte for byte, the installed file (verifiedOriginal; so a file changed
+ * after installing, or a cache entry that is gone or different, falls back to the installed copy
+ * and its shorter limit). Where both work they give the same bytes: binary replacement pads each
+ * C string back to its length, whichever prefix it held.
  *
  * The conda-meta records say which files are binary-placeholder files (`paths_data`) and which
  * cache folder each package was linked from (`extracted_package_dir`); `<cacheDir>/pkgs/<n-v-b>`
  * is tried too, for a prefix whose records name a cache that moved.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { checkPackagePath } from "../install/package-paths.ts";
+import { replaceBinary } from "../install/prefix-replace.ts";
 
 export interface BinaryPlaceholderFile {
   placeholder: string;
@@ -81,4 +85,34 @@ export function binaryPlaceholderFiles(prefix: string, cacheDir?: string): Map<s
     }
   }
   return out;
+}
+
+/** A package's original file, as read from the cache. */
+export interface VerifiedOriginal {
+  /** Where it was read (one of BinaryPlaceholderFile.originals). */
+  path: string;
+  data: Buffer;
+}
+
+/**
+ * The package's original of an installed binary-placeholder file, when rewriting it for
+ * `buildPrefix` (the prefix it was installed in) gives exactly `installed`; undefined when no
+ * candidate does (the caller then falls back to the installed copy).
+ */
+export function verifiedOriginal(installed: Buffer, file: BinaryPlaceholderFile, buildPrefix: string): VerifiedOriginal | undefined {
+  for (const path of file.originals) {
+    let data: Buffer;
+    try {
+      if (statSync(path).size !== installed.length) continue;
+      data = readFileSync(path);
+    } catch {
+      continue;
+    }
+    try {
+      if (replaceBinary(data, file.placeholder, buildPrefix).equals(installed)) return { path, data };
+    } catch {
+      // the build prefix did not fit the placeholder: this is not what was installed
+    }
+  }
+  return undefined;
 }
