@@ -110,7 +110,7 @@ async function checkFreeSpace(stateDir: string, minimum: number): Promise<void> 
   const free = s.bavail * s.bsize;
   if (free < minimum) {
     throw new InfraError("build.disk-space", `only ${formatBytes(free)} free in ${stateDir}, below build.min_free_space (${formatBytes(minimum)})`, {
-      hint: "free space (condaops gc removes builds retention no longer keeps) or lower build.min_free_space in the configuration",
+      hint: "free space (condaops gc removes builds retention no longer keeps) or lower build.min_free_space in the configuration, then build again with --force",
     });
   }
 }
