@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { createLocalStorage } from "../../src/blobs/local-folder.ts";
 import type { BlobStorage } from "../../src/blobs/storage.ts";
 import { InfraError, InputError } from "../../src/errors.ts";
-import { storageContract } from "./storage-contract.ts";
+import { keyedOperations, storageContract } from "./storage-contract.ts";
 
 storageContract({
   name: "local folder",
@@ -238,17 +238,7 @@ for (const key of HOSTILE) {
     const { dir, root, storage } = await sandbox();
     await storage.put("keep", "k");
     const before = await tree(dir);
-    const ops: [string, () => Promise<unknown>][] = [
-      ["put", () => storage.put(key, "evil")],
-      ["put stream", () => storage.put(key, Readable.from([Buffer.from("evil")]))],
-      ["writer", () => storage.writer(key)],
-      ["get", () => storage.get(key)],
-      ["getBuffer", () => storage.getBuffer(key)],
-      ["stat", () => storage.stat(key)],
-      ["delete", () => storage.delete(key)],
-      ["downloadUrl", () => storage.downloadUrl(key)],
-    ];
-    for (const [name, op] of ops) {
+    for (const [name, op] of keyedOperations(storage, key)) {
       await assert.rejects(op(), (e: unknown) => {
         assert.ok(e instanceof InputError, `${name}: ${String(e)}`);
         assert.equal(e.code, "storage.key", name);

@@ -55,6 +55,21 @@ export async function download(url: string): Promise<Buffer> {
 export const HOSTILE_KEYS = ["../x", "../outside/x", "/etc/passwd", "a//b", "a/./b", "a\\b", "..\\outside\\x", "a\0b", "a/../../outside/x", "", "a/", "x".repeat(1025)];
 export const HOSTILE_PREFIXES = ["../", "/etc", "a//", "a/../", "a\\", "a\0"];
 
+/** Every operation that takes a key, called with `key`: each must refuse a hostile one. */
+export function keyedOperations(storage: BlobStorage, key: string): [string, () => Promise<unknown>][] {
+  return [
+    ["put", () => storage.put(key, "evil")],
+    ["put stream", () => storage.put(key, Readable.from([Buffer.from("evil")]))],
+    ["writer", () => storage.writer(key)],
+    ["get", () => storage.get(key)],
+    ["getBuffer", () => storage.getBuffer(key)],
+    ["stat", () => storage.stat(key)],
+    ["delete", () => storage.delete(key)],
+    ["salvage", () => storage.salvage(key)],
+    ["downloadUrl", () => storage.downloadUrl(key)],
+  ];
+}
+
 export function storageContract(options: ContractOptions): void {
   const { name, make, partSize } = options;
   const it = (title: string, fn: (s: ContractSubject) => Promise<void>): void => {
@@ -218,18 +233,7 @@ export function storageContract(options: ContractOptions): void {
   it("hostile keys: InputError storage.key from every operation, nothing stored", async ({ storage }) => {
     await storage.put("keep", "k");
     for (const key of HOSTILE_KEYS) {
-      const ops: [string, () => Promise<unknown>][] = [
-        ["put", () => storage.put(key, "evil")],
-        ["put stream", () => storage.put(key, Readable.from([Buffer.from("evil")]))],
-        ["writer", () => storage.writer(key)],
-        ["get", () => storage.get(key)],
-        ["getBuffer", () => storage.getBuffer(key)],
-        ["stat", () => storage.stat(key)],
-        ["delete", () => storage.delete(key)],
-        ["salvage", () => storage.salvage(key)],
-        ["downloadUrl", () => storage.downloadUrl(key)],
-      ];
-      for (const [op, run] of ops) {
+      for (const [op, run] of keyedOperations(storage, key)) {
         await assert.rejects(run(), (e: unknown) => {
           assert.ok(e instanceof InputError, `${op} ${JSON.stringify(key.slice(0, 20))}: ${String(e)}`);
           assert.equal(e.code, "storage.key", op);
