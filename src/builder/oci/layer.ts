@@ -15,12 +15,14 @@ import { createHash } from "node:crypto";
 // Walking and reading small files are synchronous: a promise round trip through the thread pool
 // per file costs more than the read itself (the disk is idle waiting for the queue), while gzip
 // and hashing keep running on their own threads.
-import { createWriteStream, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
 import { readFile, rename, rm } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { createGzip, constants as zlib } from "node:zlib";
 import { InfraError, InputError } from "../../errors.ts";
 import { fileChanged, fileChunks, writeTar } from "../archive/tar-writer.ts";
+import { PrefixWalker } from "../relocation/prefix-walk.ts";
+import type { PrefixEntry } from "../relocation/prefix-walk.ts";
 import { binaryPlaceholderFiles, verifiedOriginal } from "../relocation/binary-originals.ts";
 import { DigestCounter } from "./digest.ts";
 import { normalizeHistory, readPrefixRecords, relocateContent, relocateLink, relocateOriginal, relocateRecord } from "./relocate.ts";
@@ -58,38 +60,8 @@ export interface LayerResult {
   fromPackage: number;
 }
 
-type Kind = "dir" | "file" | "link";
-interface Entry {
-  rel: string;
-  kind: Kind;
-  mode: number;
-  size: number;
-}
-
-const byBytes = (a: Entry, b: Entry): number => Buffer.compare(Buffer.from(a.rel), Buffer.from(b.rel));
-
 /** Files up to this size are read whole, bigger ones streamed. */
 const READ_WHOLE = 1024 * 1024;
-
-/** Every entry under `prefix` (relative POSIX paths, not following symlinks); sockets, fifos and devices are left out with a log line. */
-function walk(prefix: string, log?: (line: string) => void): Entry[] {
-  const out: Entry[] = [];
-  const visit = (rel: string): void => {
-    for (const name of readdirSync(join(prefix, rel))) {
-      const child = rel === "" ? name : `${rel}/${name}`;
-      const st = lstatSync(join(prefix, child));
-      const mode = st.mode & 0o7777;
-      if (st.isDirectory()) {
-        out.push({ rel: child, kind: "dir", mode, size: 0 });
-        visit(child);
-      } else if (st.isFile()) out.push({ rel: child, kind: "file", mode, size: st.size });
-      else if (st.isSymbolicLink()) out.push({ rel: child, kind: "link", mode, size: 0 });
-      else log?.(`oci: ${child} is not a file, folder or symlink; left out of the image`);
-    }
-  };
-  visit("");
-  return out.sort(byBytes);
-}
 
 /** The parents of `target` inside the image (`opt`, `opt/conda`, ...), then `target` itself, as tar names. */
 function targetDirs(target: string): string[] {
@@ -108,7 +80,7 @@ export async function writeEnvironmentLayer(o: LayerOptions): Promise<LayerResul
   checkTarget(o.target);
   const moved: RelocateOptions = { from: o.prefix.replace(/\/+$/, ""), to: o.target, platform: o.platform };
   const { relocate, records } = await readPrefixRecords(o.prefix);
-  const entries = walk(o.prefix, o.log);
+  const entries = [...new PrefixWalker(o.prefix, "oci").entries()];
 
   // conda-meta sorts before most of the files it describes: the new sha256 of every rewritten
   // file is computed first (one extra read of those files only).
@@ -118,22 +90,22 @@ export async function writeEnvironmentLayer(o: LayerOptions): Promise<LayerResul
   const originals = new Map<string, { path: string; placeholder: string }>();
   const placeholders = binaryPlaceholderFiles(o.prefix, o.cacheDir);
   const sha256 = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
-  const modeOf = (e: Entry): FileMode | undefined => (e.kind === "file" ? relocate.get(e.rel) : undefined);
+  const modeOf = (e: PrefixEntry): FileMode | undefined => (e.kind === "file" ? relocate.get(e.path) : undefined);
   for (const e of entries) {
     const mode = modeOf(e);
     if (mode === undefined) continue;
     o.signal?.throwIfAborted();
-    const installed = await readFile(join(o.prefix, e.rel));
-    const file = mode === "binary" ? placeholders.get(e.rel) : undefined;
+    const installed = await readFile(join(o.prefix, e.path));
+    const file = mode === "binary" ? placeholders.get(e.path) : undefined;
     const original = file ? verifiedOriginal(installed, file, moved.from) : undefined;
     let data: Buffer;
     if (file && original) {
-      originals.set(e.rel, { path: original.path, placeholder: file.placeholder });
-      data = relocateOriginal(original.data, e.rel, file.placeholder, moved);
+      originals.set(e.path, { path: original.path, placeholder: file.placeholder });
+      data = relocateOriginal(original.data, e.path, file.placeholder, moved);
     } else {
-      data = relocateContent(installed, e.rel, mode, moved);
+      data = relocateContent(installed, e.path, mode, moved);
     }
-    rewritten.set(e.rel, { sha256: sha256(data), size: data.length });
+    rewritten.set(e.path, { sha256: sha256(data), size: data.length });
   }
   /** A rewritten file's content, as its conda-meta record (written before it) describes it. */
   const moveFile = async (rel: string, mode: FileMode): Promise<Buffer> => {
@@ -158,31 +130,33 @@ export async function writeEnvironmentLayer(o: LayerOptions): Promise<LayerResul
       let n = 0;
       for (const e of entries) {
         if (++n % 256 === 0) o.signal?.throwIfAborted();
-        const entry = { path: `${base}/${e.rel}`, mode: e.mode };
-        const abs = join(o.prefix, e.rel);
-        if (e.kind === "dir") {
+        const entry = { path: `${base}/${e.path}`, mode: e.stat.mode & 0o7777 };
+        const { abs } = e;
+        if (e.kind === "directory") {
           await tar.directory(entry);
-        } else if (e.kind === "link") {
-          await tar.symlink(entry, relocateLink(readlinkSync(abs), moved));
+        } else if (e.kind === "symlink") {
+          // Absolute links into the prefix point at the image's prefix; the others stay as written.
+          await tar.symlink(entry, e.absolute !== undefined ? relocateLink(e.absolute, moved) : e.target);
         } else {
+          const size = e.stat.size;
           const mode = modeOf(e);
-          const meta = e.rel.startsWith("conda-meta/") && !e.rel.slice("conda-meta/".length).includes("/") ? e.rel.slice("conda-meta/".length) : undefined;
+          const meta = e.path.startsWith("conda-meta/") && !e.path.slice("conda-meta/".length).includes("/") ? e.path.slice("conda-meta/".length) : undefined;
           const record = meta !== undefined ? records.get(meta) : undefined;
           if (mode !== undefined) {
             relocated++;
-            await tar.file(entry, await moveFile(e.rel, mode));
+            await tar.file(entry, await moveFile(e.path, mode));
           } else if (record) {
             const text = relocateRecord(record, rewritten);
-            if (text === undefined) await tar.fileFrom(entry, e.size, fileChunks(abs, e.size));
+            if (text === undefined) await tar.fileFrom(entry, size, fileChunks(abs, size));
             else await tar.file(entry, Buffer.from(text));
           } else if (meta === "history") {
             await tar.file(entry, Buffer.from(normalizeHistory(await readFile(abs, "utf8"))));
-          } else if (e.size <= READ_WHOLE) {
+          } else if (size <= READ_WHOLE) {
             const data = readFileSync(abs);
-            if (data.length !== e.size) throw fileChanged(abs, data.length, e.size);
+            if (data.length !== size) throw fileChanged(abs, data.length, size);
             await tar.file(entry, data);
           } else {
-            await tar.fileFrom(entry, e.size, fileChunks(abs, e.size));
+            await tar.fileFrom(entry, size, fileChunks(abs, size));
           }
         }
       }

@@ -19,7 +19,7 @@
  *   other files with a NUL byte            binary: C strings recorded at their offsets
  *   the rest                               text: every occurrence replaced at unpack
  * Hard links are stored as plain files (each path its own copy), absolute symlinks into the prefix
- * as relative ones; links out of it are refused (prefix-walk.ts).
+ * as relative ones; links out of it are refused (relocation/prefix-walk.ts).
  */
 import { createHash } from "node:crypto";
 import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
@@ -35,7 +35,7 @@ import { condaUnpackScript } from "./conda-unpack.ts";
 import { MANIFEST_FORMAT, MANIFEST_PATH, PACK_DIR, PYC_SOURCES_PATH, STATE_PATH, UNPACK_SCRIPT_PATH, maxPrefixOf, serializeManifest } from "./pack-manifest.ts";
 import type { BinaryRewrite, PackManifest, PycDrop, TextRewrite } from "./pack-manifest.ts";
 import { StreamScanner, cStringRegions } from "./prefix-search.ts";
-import { PrefixWalker } from "./prefix-walk.ts";
+import { PrefixWalker } from "../relocation/prefix-walk.ts";
 
 export interface PackOptions {
   /** The installed prefix, spelled as its files name it (the path it was installed to). */
@@ -119,7 +119,7 @@ class Packer {
   }
 
   async run(): Promise<void> {
-    const walker = new PrefixWalker(this.opts.prefix, (p) => p === PACK_DIR || p === UNPACK_SCRIPT_PATH);
+    const walker = new PrefixWalker(this.opts.prefix, "pack", (p) => p === PACK_DIR || p === UNPACK_SCRIPT_PATH);
     let sinceCheck = 0;
     for (const e of walker.entries()) {
       if (sinceCheck++ % 256 === 0) this.opts.signal?.throwIfAborted();

@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -131,6 +131,18 @@ test("a target prefix longer than the build prefix is refused for binaries, nami
     (e: unknown) => e instanceof InputError && e.code === "oci.prefix-too-long" && e.message.includes("lib/libdemo.so.1.0"),
   );
   assert.deepEqual((await readdir(work)).filter((n) => n.startsWith("long")), []);
+});
+
+test("a symlink leading out of the environment is refused, as in the pack; nothing is left behind", async () => {
+  const prefix = join(work, "escape", "p");
+  await makePrefix(prefix);
+  await symlink("../../../../etc/passwd", join(prefix, "lib", "evil"));
+  const out = join(work, "escape.tar.gz");
+  await assert.rejects(
+    writeEnvironmentLayer({ prefix, target: TARGET, platform: "linux-64", out }),
+    (e: unknown) => e instanceof InputError && e.code === "oci.symlink-escape" && e.message.includes("lib/evil"),
+  );
+  assert.deepEqual((await readdir(work)).filter((n) => n.startsWith("escape.tar")), []);
 });
 
 test("a folder without conda-meta is not an environment", async () => {

@@ -1,10 +1,11 @@
 /**
- * Walking a prefix for the pack: every directory, file and symlink, depth first with names in
- * byte order (the archive's order, the same on every machine), never following links. What an
- * archive that must be extracted anywhere cannot carry is refused here, before a byte is written:
- * symlinks that lead out of the prefix (absolute ones into it are made relative instead), names
- * that are not UTF-8 (the manifest and the unpack script name files in UTF-8), and sockets,
- * fifos and devices.
+ * Walking a prefix for an archive of it (the pack, the OCI layer): every directory, file and
+ * symlink, depth first with names in byte order (the archive's order, the same on every
+ * machine), never following links. What an environment moved elsewhere cannot carry is refused
+ * here, before a byte is written: symlinks that lead out of the prefix (absolute ones into it are
+ * made relative, the original kept as `absolute`), names that are not UTF-8 (manifests and the
+ * unpack script name files in UTF-8), and sockets, fifos and devices. Error codes carry the
+ * artifact's kind (`pack.symlink-escape`, `oci.symlink-escape`).
  */
 import { lstatSync, readdirSync, readlinkSync, realpathSync } from "node:fs";
 import type { Stats } from "node:fs";
@@ -23,28 +24,31 @@ export type PrefixEntry =
   /** `target` is what the archive stores; `absolute` the link's own target when it was made relative. */
   | (Common & { kind: "symlink"; target: string; absolute?: string });
 
-const escape = (path: string, target: string, why = "outside the environment"): InputError =>
-  new InputError("pack.symlink-escape", `${path} links to ${JSON.stringify(target)}, ${why}: a relocatable archive cannot carry it`, {
-    hint: "remove the link (or the package that made it) from the environment",
-  });
-
-function utf8Name(raw: Buffer, dir: string): string {
-  const name = raw.toString("utf8");
-  if (!Buffer.from(name, "utf8").equals(raw)) {
-    throw new InputError("pack.file-name", `${join(dir, name)}: the file name is not valid UTF-8`, { hint: "rename or remove the file; the archive's manifest names files in UTF-8" });
-  }
-  return name;
-}
-
 export class PrefixWalker {
   private readonly realRoot: string;
 
   constructor(
     /** The prefix as its files name it (absolute, no trailing slash). */
     private readonly prefix: string,
+    /** The artifact the walk is for, the first part of error codes (`pack`, `oci`). */
+    private readonly artifact: string,
     private readonly skip: (path: string) => boolean = () => false,
   ) {
     this.realRoot = realpathSync(prefix);
+  }
+
+  private escape(path: string, target: string, why = "outside the environment"): InputError {
+    return new InputError(`${this.artifact}.symlink-escape`, `${path} links to ${JSON.stringify(target)}, ${why}: an environment moved elsewhere cannot carry it`, {
+      hint: "remove the link (or the package that made it) from the environment",
+    });
+  }
+
+  private utf8Name(raw: Buffer, dir: string): string {
+    const name = raw.toString("utf8");
+    if (!Buffer.from(name, "utf8").equals(raw)) {
+      throw new InputError(`${this.artifact}.file-name`, `${join(dir, name)}: the file name is not valid UTF-8`, { hint: "rename or remove the file; the archive names files in UTF-8" });
+    }
+    return name;
   }
 
   private inside(real: string): boolean {
@@ -57,18 +61,18 @@ export class PrefixWalker {
     let absolute: string | undefined;
     if (target.startsWith("/")) {
       const base = [this.prefix, this.realRoot].find((p) => target === p || target.startsWith(`${p}/`));
-      if (base === undefined) throw escape(path, target);
+      if (base === undefined) throw this.escape(path, target);
       absolute = target;
       stored = posix.relative(posix.dirname(path), target.slice(base.length + 1)) || ".";
     }
-    if (stored === "") throw escape(path, target, "an empty target");
+    if (stored === "") throw this.escape(path, target, "an empty target");
     let cur = join(this.realRoot, dirname(path));
     let missing = false;
     for (const part of stored.split("/")) {
       if (part === "" || part === ".") continue;
       if (part === "..") {
         // Above a component that does not exist, where ".." lands depends on what appears there later.
-        if (missing) throw escape(path, target, "through a missing folder, which cannot be checked");
+        if (missing) throw this.escape(path, target, "through a missing folder, which cannot be checked");
         cur = dirname(cur);
       } else if (missing) {
         cur = join(cur, part);
@@ -81,7 +85,7 @@ export class PrefixWalker {
           cur = next;
         }
       }
-      if (!this.inside(cur)) throw escape(path, target);
+      if (!this.inside(cur)) throw this.escape(path, target);
     }
     return absolute === undefined ? { target: stored } : { target: stored, absolute };
   }
@@ -95,7 +99,7 @@ export class PrefixWalker {
     const dirAbs = dirPath ? join(this.prefix, dirPath) : this.prefix;
     const raw = readdirSync(dirAbs, { encoding: "buffer" }).sort(Buffer.compare);
     for (const r of raw) {
-      const name = utf8Name(r, dirAbs);
+      const name = this.utf8Name(r, dirAbs);
       const path = dirPath ? `${dirPath}/${name}` : name;
       if (this.skip(path)) continue;
       const abs = join(dirAbs, name);
@@ -108,7 +112,7 @@ export class PrefixWalker {
       } else if (stat.isSymbolicLink()) {
         yield { kind: "symlink", path, abs, stat, ...this.linkTarget(path, readlinkSync(abs)) };
       } else {
-        throw new InputError("pack.file-type", `${abs} is a socket, fifo or device, which an archive of the environment cannot carry`, { hint: "remove it from the environment" });
+        throw new InputError(`${this.artifact}.file-type`, `${abs} is a socket, fifo or device, which an archive of the environment cannot carry`, { hint: "remove it from the environment" });
       }
     }
   }
