@@ -6,7 +6,7 @@
  *   install  into `<state>/builds/<env-hash-12>-<name>/`, or reuse it when an earlier build
  *            with the same environment hash made it; permissions applied
  *   publish  the artifacts made in parallel (the first failure aborts the others) and stored,
- *            build.json (listing them in key order) after them; then what goes beyond the store
+ *            (build-artifacts.ts), build.json (listing them in key order) after them; then what goes beyond the store
  *            (a maker's `afterStored`: the image pushed to a registry), once every object is
  *            stored; rows written last (a row never points at nothing). The log is streamed to
  *            storage while the build runs
@@ -18,7 +18,7 @@
  * and a step it interrupts (a maker's abort error) ends canceled too, not failed; once the
  * registry push succeeded, the build is finished regardless.
  */
-import { mkdir, mkdtemp, rm, statfs } from "node:fs/promises";
+import { mkdir, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { InfraError, isCondaopsError } from "../../errors.ts";
 import { formatBytes } from "../../byte-size.ts";
@@ -27,14 +27,14 @@ import type { FileTree } from "../../git/file-tree.ts";
 import { parseMatchSpec } from "../../spec/match-spec.ts";
 import type { BuildRecord } from "../../schema-types/build-record.ts";
 import type { ArtifactRow, BuildPackageRow, BuildRow } from "../../store/types.ts";
-import type { ArtifactKind } from "../../spec/types.ts";
 import type { StoredObject } from "../../blobs/storage.ts";
-import { ALWAYS_PUBLISHED, ARTIFACT_MAKERS } from "../artifacts/index.ts";
-import type { ArtifactInput, ArtifactMaker, StoredArtifact } from "../artifacts/index.ts";
+import { ALWAYS_PUBLISHED } from "../artifacts/index.ts";
 import { missingLicenses, packageStem } from "../artifacts/package-licenses.ts";
 import { artifactKey, buildKeyPrefix } from "../artifacts/artifact-key.ts";
 import { redactText } from "../channels/redact.ts";
 import { environmentHash } from "../lock/environment-hash.ts";
+import { ArtifactFailed, Canceled, causedByAbort, makeArtifacts, publishBeyondStore } from "./build-artifacts.ts";
+import type { ArtifactPhase } from "./build-artifacts.ts";
 import { createBuildLog } from "./build-log.ts";
 import { lockForBuild } from "./build-lock.ts";
 import { prefixForBuild } from "./build-prefix.ts";
@@ -68,25 +68,7 @@ const HEARTBEAT_MS = 30_000;
 /** Builds this process is running now: recovery never takes one of these for a dead worker's (pid reuse in containers). */
 export const RUNNING = new Set<number>();
 
-class Canceled extends Error {}
 
-/** One artifact's failure, named by its kind; the cause's code and hint stay readable. */
-class ArtifactFailed extends Error {
-  readonly hint: string | undefined;
-  constructor(readonly kind: ArtifactKind, cause: unknown) {
-    super(`${kind} artifact: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.hint = isCondaopsError(cause) ? cause.hint : undefined;
-  }
-}
-
-/** `e` is (or was caused by) the abort of `signal`: a consequence of another failure or of Ctrl-C, not a failure of its own. */
-function causedByAbort(e: unknown, signal: AbortSignal): boolean {
-  for (let c: unknown = e, depth = 0; c !== undefined && c !== null && depth < 8; depth++) {
-    if (c === signal.reason || c instanceof Canceled || (c instanceof Error && c.name === "AbortError")) return true;
-    c = c instanceof Error ? c.cause : undefined;
-  }
-  return false;
-}
 
 function requestedNames(deps: readonly string[]): Set<string> {
   const names = new Set<string>();
@@ -151,6 +133,7 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
   const checkCanceled = () => {
     if (services.signal?.aborted) throw new Canceled("canceled");
   };
+  const phase: ArtifactPhase = { services, buildId: job.build.id, keyPrefix, workRoot, log: (l) => log.line(l), stored, timings };
   const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     checkCanceled();
     const t = Date.now();
@@ -159,41 +142,6 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
     } finally {
       timings[name] = Date.now() - t;
     }
-  };
-
-  /**
-   * One phase of artifact work running in parallel (making, publishing): its own signal, aborted
-   * by the build's (Ctrl-C) and by the first failure, so the others stop instead of finishing work
-   * that cleanup would delete. Resolves once every task settled; throws the first real failure
-   * (not the aborts it caused), or Canceled when the build's signal was aborted.
-   */
-  const inArtifactPhase = async (run: (signal: AbortSignal, failed: (kind: ArtifactKind, e: unknown) => void) => Promise<void>): Promise<void> => {
-    const phase = new AbortController();
-    const cancel = () => phase.abort(new Canceled("canceled"));
-    if (services.signal?.aborted) cancel();
-    services.signal?.addEventListener("abort", cancel, { once: true });
-    let first: ArtifactFailed | undefined;
-    let anyFailed = false;
-    const failed = (kind: ArtifactKind, e: unknown): void => {
-      anyFailed = true;
-      if (!phase.signal.aborted) {
-        first = new ArtifactFailed(kind, e);
-        log.line(`${kind}: failed, stopping the other artifacts`);
-        phase.abort(first);
-      } else if (!causedByAbort(e, phase.signal)) {
-        log.line(`FAILED too: ${new ArtifactFailed(kind, e).message}`);
-      }
-    };
-    try {
-      await run(phase.signal, failed);
-    } finally {
-      services.signal?.removeEventListener("abort", cancel);
-    }
-    if (anyFailed && services.signal?.aborted) {
-      if (first) log.line(`FAILED before the cancel: ${first.message}`);
-      throw new Canceled("canceled");
-    }
-    if (first) throw first;
   };
 
   try {
@@ -236,65 +184,22 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
       license: p.license ?? licenses.get(packageStem(p)) ?? null,
       requested: requested.has(p.name.toLowerCase()),
     }));
-    const made: StoredArtifact[] = [];
-    const afterStored: { kind: ArtifactKind; hook: NonNullable<ArtifactMaker["afterStored"]>; input: ArtifactInput }[] = [];
-    await step("artifacts", async () => {
-      const kinds = new Set([...ALWAYS_PUBLISHED, ...target.settings.artifacts]);
-      const pending = [...kinds].filter((k) => k !== "log" && ARTIFACT_MAKERS[k] === undefined);
-      if (pending.length > 0) log.line(`not made by this version of condaops yet: ${pending.join(", ")}`);
-      await mkdir(workRoot, { recursive: true });
-      await inArtifactPhase(async (signal, failed) => {
-        const makeOne = async (kind: ArtifactKind): Promise<void> => {
-          const maker = ARTIFACT_MAKERS[kind];
-          if (!maker) return;
-          if (maker.needsPrefix && !installed) {
-            log.line(`${kind}: skipped (nothing installed on this platform)`);
-            return;
-          }
-          signal.throwIfAborted();
-          const t = Date.now();
-          const input: ArtifactInput = {
-            namespace: target.namespace,
-            name: target.name,
-            commit: commit.sha,
-            commitDate: commit.date,
-            effective: target.effective,
-            lock,
-            ...(lockText !== undefined ? { lockText } : {}),
-            ...(installed ? { installed } : {}),
-            repository: job.repositoryIdentity,
-            workDir: await mkdtemp(join(workRoot, `${kind}-`)),
-            cacheDir: services.config.cacheDir,
-            oci: services.config.oci,
-            signal,
-            log: (l) => log.line(l),
-          };
-          const files = await maker.make(input);
-          for (const f of files) {
-            // Another artifact failed (or Ctrl-C) while this one was made: nothing more to upload.
-            signal.throwIfAborted();
-            const key = artifactKey(keyPrefix, f.kind, f.file);
-            const obj = await blobs.put(key, typeof f.body === "function" ? f.body() : f.body);
-            stored.push(obj);
-            rows.push({ buildId: job.build.id, kind: f.kind, key, size: obj.size, sha256: obj.sha256, platform: f.platform });
-            made.push({ kind: f.kind, file: f.file, platform: f.platform, key, size: obj.size, sha256: obj.sha256 });
-            log.line(`${f.kind}: ${key} (${obj.size} bytes, sha256 ${obj.sha256.slice(0, 12)})`);
-          }
-          if (maker.afterStored) afterStored.push({ kind, hook: maker.afterStored.bind(maker), input });
-          timings[`artifact.${kind}`] = Date.now() - t;
-        };
-        // In parallel (a pack and an image are each seconds of compression); the first failure
-        // aborts the others, and every maker settles before it is reported, so cleanup never
-        // races a store still in flight.
-        await Promise.all([...kinds].map((kind) => makeOne(kind).catch((e: unknown) => failed(kind, e))));
-      });
-      // Ctrl-C while the makers ran, even if each finished: nothing is published yet.
-      checkCanceled();
-    });
-    // build.json lists the artifacts in key order, not in the order the makers finished.
-    const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-    rows.sort(byKey);
-    made.sort(byKey);
+    const { rows: artifactRows, made, afterStored } = await step("artifacts", () =>
+      makeArtifacts(phase, {
+        namespace: target.namespace,
+        name: target.name,
+        commit: commit.sha,
+        commitDate: commit.date,
+        effective: target.effective,
+        lock,
+        ...(lockText !== undefined ? { lockText } : {}),
+        ...(installed ? { installed } : {}),
+        repository: job.repositoryIdentity,
+        cacheDir: services.config.cacheDir,
+        oci: services.config.oci,
+      }, new Set([...ALWAYS_PUBLISHED, ...target.settings.artifacts])),
+    );
+    rows.push(...artifactRows);
 
     const finishedAt = new Date();
     timings.total = finishedAt.getTime() - started;
@@ -327,29 +232,8 @@ export async function runBuild(services: BuildServices, job: BuildJob): Promise<
     // 4. beyond the store (the image pushed to a registry): only now that every object is stored,
     // so a build that fails never publishes there; a failure here still removes them.
     checkCanceled();
-    const elsewhere: string[] = [];
-    if (afterStored.length > 0) {
-      await step("publish", () =>
-        inArtifactPhase(async (signal, failed) => {
-          await Promise.all(
-            afterStored.map(async ({ kind, hook, input }) => {
-              try {
-                signal.throwIfAborted();
-                const t = Date.now();
-                for (const ref of (await hook({ ...input, signal }, made)) ?? []) {
-                  elsewhere.push(ref);
-                  log.line(`${kind}: published ${ref}`);
-                }
-                timings[`publish.${kind}`] = Date.now() - t;
-              } catch (e) {
-                failed(kind, e);
-              }
-            }),
-          );
-        }),
-      );
-      timings.total = Date.now() - started;
-    }
+    const elsewhere = afterStored.length > 0 ? await step("publish", () => publishBeyondStore(phase, afterStored, made)) : [];
+    if (afterStored.length > 0) timings.total = Date.now() - started;
 
     // 5. record: rows only now that everything is published (a cancel that came after a
     // successful push no longer stops the build); from here on nothing is deleted
