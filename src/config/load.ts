@@ -11,6 +11,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { checkObjectKey } from "../blobs/object-key.ts";
 import { InputError, UsageError } from "../errors.ts";
+import { parseByteSize } from "../byte-size.ts";
 import { parseYaml } from "../spec/yaml-source.ts";
 import { checkSchema } from "../spec/schema-check.ts";
 import { formatFinding } from "../spec/finding.ts";
@@ -117,7 +118,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
       ...(c.build?.permissions !== undefined ? { permissions: Number.parseInt(c.build.permissions.replace(/^0o?/, ""), 8) } : {}),
       ...(c.build?.uid !== undefined ? { uid: c.build.uid } : {}),
       ...(c.build?.gid !== undefined ? { gid: c.build.gid } : {}),
-      minFreeSpace: c.build?.min_free_space === undefined ? DEFAULT_MIN_FREE_SPACE : parseByteSize("build.min_free_space", c.build.min_free_space),
+      minFreeSpace: c.build?.min_free_space === undefined ? DEFAULT_MIN_FREE_SPACE : byteSizeSetting("build.min_free_space", c.build.min_free_space),
     },
     oci: await loadOci(c.oci ?? {}, env, cwd),
     install: {
@@ -132,27 +133,12 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
 
 const invalid = (message: string, hint: string): InputError => new InputError("config.invalid", message, { hint });
 
-const BYTE_UNITS: Record<string, number> = { "": 0, k: 1, m: 2, g: 3, t: 4, p: 5 };
-
-/**
- * A size in bytes from a whole number or a string like `5GiB`, `500MB`, `1.5 G`, `0`: KiB, MiB...
- * are powers of 1024, KB, MB... powers of 1000, a bare K, M, G, T (as `df` prints) 1024.
- */
-export function parseByteSize(key: string, raw: number | string): number {
-  const refuse = (): never => {
+/** A size setting (`build.min_free_space`): bytes, or a size with a unit (src/byte-size.ts). */
+function byteSizeSetting(key: string, raw: number | string): number {
+  const bytes = parseByteSize(raw);
+  if (bytes === undefined) {
     throw invalid(`${key} is ${JSON.stringify(raw)}, which is not a size in bytes`, "write a whole number of bytes or a size with a unit: 5GiB, 500MB, 1073741824; 0 turns the check off");
-  };
-  if (typeof raw === "number") {
-    if (!Number.isSafeInteger(raw) || raw < 0) refuse();
-    return raw;
   }
-  const m = /^\s*(?<number>[0-9]+(?:\.[0-9]+)?)\s*(?:(?<letter>[kmgtp])(?<binary>i)?(?<b>b)?|b)?\s*$/i.exec(raw);
-  const { number = "", letter = "", binary, b } = m?.groups ?? {};
-  if (!m) return refuse();
-  // KB, MB, GB: decimal; KiB, Ki and a bare K: binary.
-  const decimal = letter !== "" && binary === undefined && b !== undefined;
-  const bytes = Math.round(Number(number) * (decimal ? 1000 : 1024) ** (BYTE_UNITS[letter.toLowerCase()] ?? 0));
-  if (!Number.isSafeInteger(bytes)) refuse();
   return bytes;
 }
 
