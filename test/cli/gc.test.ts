@@ -170,4 +170,14 @@ test("artifacts and gc refuse bad references and empty state folders clearly", a
   const missing = await runCli("artifacts", "ok/nope", "--state", state, "--config", config);
   assert.equal(missing.code, 1, missing.stderr);
   assert.match(missing.stderr, /no build of ok\/nope at current/);
+
+  // A broken policy at the tip decides nothing: gc refuses and removes nothing.
+  await repo.write({ "policy.yaml": "build:\n  retention: {keep_last: 0, pinned: [not-a-commit]}\n" });
+  repo.commit("broken retention");
+  const before = await snapshot(state);
+  const refused = await runCli("gc", "--state", state, "--config", config);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /policy\.yaml.*keep_last[\s\S]*the policy at [0-9a-f]{12} is invalid: nothing was removed/);
+  const after = await snapshot(state);
+  for (const [path, hash] of before) if (!path.startsWith(join(state, "db"))) assert.equal(after.get(path), hash, `gc with a broken policy changed ${path}`);
 });
