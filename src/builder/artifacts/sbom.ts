@@ -25,6 +25,7 @@
 import { createHash } from "node:crypto";
 import { channelShortName } from "../../spec/channel.ts";
 import { CONDAOPS_VERSION } from "../../version.ts";
+import { withoutCredentials } from "../channels/redact.ts";
 import { environmentHash } from "../lock/environment-hash.ts";
 import type { Lock, LockedPackage } from "../lock/types.ts";
 import { missingLicenses, packageStem } from "./package-licenses.ts";
@@ -42,22 +43,6 @@ export function uuidV5(name: string, namespace = URL_NAMESPACE): string {
   h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString("hex");
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}
-
-/** The URL without user-info, anaconda.org-style `/t/<token>` segments, query or fragment. */
-export function withoutCredentials(url: string): string {
-  const stripTokens = (path: string): string => path.replace(/\/t\/[^/]+(?=\/|$)/g, "");
-  try {
-    const u = new URL(url);
-    u.username = "";
-    u.password = "";
-    u.search = "";
-    u.hash = "";
-    u.pathname = stripTokens(u.pathname);
-    return u.toString();
-  } catch {
-    return stripTokens(url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1").replace(/[?#].*$/s, ""));
-  }
 }
 
 const enc = (s: string): string => encodeURIComponent(s).replace(/%3A/gi, ":");
